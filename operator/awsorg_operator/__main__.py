@@ -1,0 +1,45 @@
+"""Entry point: `python -m awsorg_operator` or `awsorg-operator`, as in the container."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+import kopf
+from prometheus_client import start_http_server
+
+from awsorg_operator import handlers
+from awsorg_operator.settings import LogFormat, parse
+
+_LOG_FORMATS = {
+    LogFormat.PLAIN: kopf.LogFormat.PLAIN,
+    LogFormat.FULL: kopf.LogFormat.FULL,
+    LogFormat.JSON: kopf.LogFormat.JSON,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse(sys.argv[1:] if argv is None else argv)
+    kopf.configure(verbose=settings.verbose, log_format=_LOG_FORMATS[settings.log_format])
+    # botocore logs credentials-adjacent details at DEBUG; keep it at INFO even with -v.
+    logging.getLogger("botocore").setLevel(logging.INFO)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port)
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, settings)
+    kopf.run(
+        registry=registry,
+        clusterwide=True,
+        standalone=settings.peering is None,
+        peering_name=settings.peering,
+        priority=settings.priority,
+        liveness_endpoint=(
+            f"http://0.0.0.0:{settings.health_port}/healthz" if settings.health_port else None
+        ),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The AWS side: one module per service, nothing about Kubernetes."""

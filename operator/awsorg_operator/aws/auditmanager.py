@@ -1,0 +1,66 @@
+"""AWS Audit Manager, one Region at a time (Audit Manager is Regional)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from awsorg_operator.aws.calls import call
+from awsorg_operator.aws.errors import AwsCallError
+from awsorg_operator.state import AccountStatus, RegionView
+
+if TYPE_CHECKING:
+    from types_boto3_auditmanager import AuditManagerClient
+
+
+def observe_region(am: AuditManagerClient, region: str) -> RegionView:
+    status = AccountStatus(call("GetAccountStatus", am.get_account_status)["status"])
+    if status is not AccountStatus.ACTIVE:
+        # An unregistered account gets AccessDenied from the calls below; that is not
+        # "no administrator" (AWS-FACTS), so we do not ask.
+        return RegionView(region=region, account_status=status)
+    admin = call("GetOrganizationAdminAccount", am.get_organization_admin_account)
+    settings = call("GetSettings", lambda: am.get_settings(attribute="ALL"))["settings"]
+    return RegionView(
+        region=region,
+        account_status=status,
+        admin_account_id=admin.get("adminAccountId") or None,
+        # Assumption: no kmsKey in the settings means the AWS owned key, which the API
+        # calls DEFAULT; otherwise `kmsKey: DEFAULT` would look drifted forever.
+        kms_key=settings.get("kmsKey") or "DEFAULT",
+    )
+
+
+def register_account(am: AuditManagerClient, kms_key: str | None, admin: str | None) -> None:
+    args: dict[str, str] = {}
+    if kms_key:
+        args["kmsKey"] = kms_key
+    if admin:
+        args["delegatedAdminAccount"] = admin
+    call("RegisterAccount", lambda: am.register_account(**args))
+
+
+def register_admin(am: AuditManagerClient, admin: str) -> None:
+    call(
+        "RegisterOrganizationAdminAccount",
+        lambda: am.register_organization_admin_account(adminAccountId=admin),
+    )
+
+
+def deregister_admin(am: AuditManagerClient, admin: str) -> None:
+    try:
+        call(
+            "DeregisterOrganizationAdminAccount",
+            lambda: am.deregister_organization_admin_account(adminAccountId=admin),
+        )
+    except AwsCallError as e:
+        # Already gone: AWS answers one of these, and Terraform treats both as done
+        # (AWS-FACTS). A restart after a deregistration must not fail on it.
+        gone = e.failure.code == "ResourceNotFoundException" or (
+            e.failure.code == "ValidationException" and "not in expected state" in e.failure.message
+        )
+        if not gone:
+            raise
+
+
+def update_kms_key(am: AuditManagerClient, kms_key: str) -> None:
+    call("UpdateSettings", lambda: am.update_settings(kmsKey=kms_key))

@@ -1,0 +1,138 @@
+"""boto3 clients, built once per identity and reused across reconciles.
+
+Standard SDK configuration applies (AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>,
+profiles, web identity for IRSA, the container credentials of EKS Pod Identity). A resource may
+name a role to assume instead; its credentials refresh on their own before they expire.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+from awsorg_operator import metrics
+
+if TYPE_CHECKING:
+    from types_boto3_auditmanager import AuditManagerClient
+    from types_boto3_organizations import OrganizationsClient
+    from types_boto3_sts import STSClient
+
+SESSION_NAME = "awsorg-operator"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Whose credentials: the operator's own (no role), or a role it assumes."""
+
+    role_arn: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    default_region: str
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    max_attempts: int = 3
+
+    def botocore_config(self) -> Config:
+        # `standard` retries throttling and 5xx with backoff; short timeouts because kopf
+        # cannot cancel a thread that hangs on a socket.
+        return Config(
+            retries={"mode": "standard", "max_attempts": self.max_attempts},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            user_agent_extra="awsorg-operator",
+        )
+
+
+class AwsClients:
+    """The clients for one identity. boto3 clients are thread-safe once created."""
+
+    def __init__(self, session: boto3.Session, settings: ClientSettings) -> None:
+        self._session = session
+        self._settings = settings
+        self._config = settings.botocore_config()
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+        session.events.register("after-call", _count_call)
+        session.events.register("after-call-error", _count_failed_call)
+
+    def _client(self, service: str, region: str) -> Any:
+        with self._lock:
+            key = (service, region)
+            if key not in self._clients:
+                self._clients[key] = self._session.client(
+                    service,
+                    region_name=region,
+                    config=self._config,  # type: ignore[call-overload]
+                )
+            return self._clients[key]
+
+    def sts(self) -> STSClient:
+        return self._client("sts", self._settings.default_region)  # type: ignore[no-any-return]
+
+    def organizations(self) -> OrganizationsClient:
+        # Organizations is a global service; its endpoint lives in us-east-1 in the
+        # commercial partition, which botocore resolves from any Region.
+        return self._client(  # type: ignore[no-any-return]
+            "organizations", self._settings.default_region
+        )
+
+    def auditmanager(self, region: str) -> AuditManagerClient:
+        return self._client("auditmanager", region)  # type: ignore[no-any-return]
+
+
+class ClientFactory:
+    """Hands out `AwsClients` per identity, creating each once."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._by_identity: dict[Identity, AwsClients] = {}
+
+    def for_identity(self, identity: Identity) -> AwsClients:
+        with self._lock:
+            if identity not in self._by_identity:
+                self._by_identity[identity] = AwsClients(self._session(identity), self._settings)
+            return self._by_identity[identity]
+
+    def _session(self, identity: Identity) -> boto3.Session:
+        base = botocore.session.get_session()
+        if identity.role_arn is None:
+            return boto3.Session(botocore_session=base, region_name=self._settings.default_region)
+        extra: dict[str, Any] = {"RoleSessionName": SESSION_NAME}
+        if identity.external_id:
+            extra["ExternalId"] = identity.external_id
+        source = boto3.Session(botocore_session=base, region_name=self._settings.default_region)
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=source._session.create_client,
+            source_credentials=base.get_credentials(),
+            role_arn=identity.role_arn,
+            extra_args=extra,
+        )
+        assumed = botocore.session.get_session()
+        # botocore has no public setter for a session's credentials; setting `_credentials`
+        # is the common way to give a session refreshable assume-role credentials.
+        assumed._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
+            method="assume-role", refresh_using=fetcher.fetch_credentials
+        )
+        return boto3.Session(botocore_session=assumed, region_name=self._settings.default_region)
+
+
+def _count_call(*, model: Any, parsed: Any, **_: Any) -> None:
+    error = parsed.get("Error", {}) if isinstance(parsed, dict) else {}
+    outcome = error.get("Code") or "ok"
+    metrics.AWS_CALLS.labels(model.service_model.service_name, model.name, outcome).inc()
+
+
+def _count_failed_call(*, model: Any, exception: Exception, **_: Any) -> None:
+    metrics.AWS_CALLS.labels(
+        model.service_model.service_name, model.name, type(exception).__name__
+    ).inc()

@@ -1,0 +1,91 @@
+"""AWS failures as data: what went wrong, and whether waiting fixes it.
+
+The only place that reads botocore's exceptions; everything above sees `AwsFailure`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+
+class Retry(StrEnum):
+    NEVER = "never"  # until the spec changes or the periodic re-check
+    SOON = "soon"  # throttling, concurrent modification, 5xx: back off briefly
+    SLOWLY = "slowly"  # access denied: a person has to fix IAM, check now and then
+
+
+@dataclass(frozen=True)
+class AwsFailure:
+    operation: str
+    code: str
+    message: str
+    reason: str  # the condition reason a person acts on
+    retry: Retry
+
+    def describe(self) -> str:
+        return f"{self.operation}: {self.code}: {self.message}"
+
+
+class AwsCallError(Exception):
+    def __init__(self, failure: AwsFailure) -> None:
+        super().__init__(failure.describe())
+        self.failure = failure
+
+
+_THROTTLING = {
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "Throttling",
+    "RequestLimitExceeded",
+}
+_ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
+# Not retried by any botocore retry mode (AWS-FACTS: Organizations errors), so ours.
+_CONCURRENT = {"ConcurrentModificationException"}
+_SERVER = {
+    "InternalServerException",
+    "ServiceException",
+    "InternalFailure",
+    "ServiceUnavailableException",
+    "ServiceUnavailable",
+}
+_MAINTENANCE_MODE = "maintenance mode"
+
+
+def classify(operation: str, error: Exception) -> AwsFailure:
+    if isinstance(error, ClientError):
+        return _classify_client_error(operation, error)
+    if isinstance(error, BotoCoreError):
+        # Connection errors, timeouts, credential problems after botocore's own retries.
+        return AwsFailure(operation, type(error).__name__, str(error), "AwsError", Retry.SOON)
+    raise error
+
+
+def _classify_client_error(operation: str, error: ClientError) -> AwsFailure:
+    err = error.response.get("Error", {})
+    code = err.get("Code", "Unknown")
+    message = err.get("Message", str(error))
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+
+    def failure(reason: str, retry: Retry) -> AwsFailure:
+        return AwsFailure(operation, code, message, reason, retry)
+
+    if code in _THROTTLING:
+        return failure("Throttled", Retry.SOON)
+    if code in _CONCURRENT:
+        return failure("ConcurrentModification", Retry.SOON)
+    if code in _ACCESS_DENIED:
+        return failure("AccessDenied", Retry.SLOWLY)
+    if code in _SERVER or status >= 500:
+        return failure("AwsError", Retry.SOON)
+    if code == "ValidationException" and _MAINTENANCE_MODE in message.lower():
+        return failure("MaintenanceMode", Retry.NEVER)
+    if code == "AWSOrganizationsNotInUseException":
+        return failure("OrganizationNotFound", Retry.NEVER)
+    if code == "AccountNotFoundException":
+        return failure("InvalidDelegatedAdmin", Retry.NEVER)
+    if code == "ConstraintViolationException":
+        return failure("ConstraintViolation", Retry.NEVER)
+    return failure("AwsError", Retry.NEVER)

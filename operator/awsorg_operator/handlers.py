@@ -1,0 +1,204 @@
+"""kopf wiring: thin handlers that unpack the object, call the reconciler and translate.
+
+Handlers are sync on purpose: boto3 blocks, and kopf runs sync handlers in threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from awsorg_operator import metrics
+from awsorg_operator.api import FINALIZER, GROUP, PLURAL, VERSION, Spec, Status
+from awsorg_operator.aws.clients import ClientFactory, ClientSettings
+from awsorg_operator.aws.errors import Retry
+from awsorg_operator.conditions import READY, SYNCED, set_condition
+from awsorg_operator.reconciler import Claim, Outcome, Reconciler, Resource, utcnow
+from awsorg_operator.settings import Settings
+
+CLAIMS_KEY = "all"
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+def backoff(retry: Retry, attempt: int) -> float:
+    """Seconds before the next try: one reconcile per step, never a hot loop."""
+    base, cap = (5.0, 300.0) if retry is Retry.SOON else (60.0, 900.0)
+    return float(min(base * 2 ** min(attempt, 10), cap))
+
+
+class _Locks:
+    """One lock per resource: the timer must not run beside a change handler."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    def __call__(self, uid: str) -> threading.Lock:
+        with self._guard:
+            return self._locks[uid]
+
+    def forget(self, uid: str) -> None:
+        with self._guard:
+            self._locks.pop(uid, None)
+
+
+def to_resource(body: kopf.Body) -> Resource:
+    meta = body.metadata
+    return Resource(
+        name=meta.name or "",
+        uid=meta.uid or "",
+        generation=int(meta.get("generation", 0)),
+        created=str(meta.creation_timestamp or ""),
+        spec=Spec.model_validate(dict(body.spec)),
+        annotations=dict(meta.annotations),
+        status=_status(body.status),
+    )
+
+
+def _status(raw: Mapping[str, Any]) -> Status:
+    try:
+        return Status.model_validate(dict(raw))
+    except ValidationError:
+        # A status we cannot read (hand-edited, or from another version) is rebuilt.
+        return Status()
+
+
+def to_claim(body: kopf.Body) -> Claim:
+    status = body.status
+    return Claim(
+        name=body.metadata.name or "",
+        uid=body.metadata.uid or "",
+        created=str(body.metadata.creation_timestamp or ""),
+        organization_id=status.get("organizationID"),
+        reported=bool(status.get("conditions")),
+    )
+
+
+def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
+    factory = ClientFactory(
+        ClientSettings(
+            default_region=settings.default_region,
+            connect_timeout=settings.aws_connect_timeout,
+            read_timeout=settings.aws_read_timeout,
+            max_attempts=settings.aws_max_attempts,
+        )
+    )
+    reconciler = Reconciler(factory, settings.default_region)
+    locks = _Locks()
+    resource = (GROUP, VERSION, PLURAL)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        _configure_kopf(settings)
+
+    @kopf.index(*resource, registry=registry)
+    def claims(*, body: kopf.Body, **_: Any) -> dict[str, Claim]:
+        return {CLAIMS_KEY: to_claim(body)}
+
+    @kopf.on.resume(*resource, registry=registry)
+    @kopf.on.create(*resource, registry=registry)
+    @kopf.on.update(*resource, registry=registry)
+    def reconcile(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
+        with locks(body.metadata.uid or ""):
+            _run(lambda res: reconciler.reconcile(res, _claims(kw)), body, patch, kw, logger)
+
+    @kopf.timer(
+        *resource,
+        interval=settings.resync_seconds,
+        initial_delay=settings.resync_seconds,
+        registry=registry,
+    )
+    def recheck(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
+        lock = locks(body.metadata.uid or "")
+        if not lock.acquire(blocking=False):
+            return  # a change handler is reconciling this resource right now
+        try:
+            _run(lambda res: reconciler.reconcile(res, _claims(kw)), body, patch, kw, logger)
+        finally:
+            lock.release()
+
+    @kopf.on.delete(*resource, registry=registry)
+    def delete(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
+        uid = body.metadata.uid or ""
+        with locks(uid):
+            _run(lambda res: reconciler.delete(res, _claims(kw)), body, patch, kw, logger)
+        locks.forget(uid)
+
+
+def _configure_kopf(s: kopf.OperatorSettings) -> None:
+    s.persistence.finalizer = FINALIZER
+    # Progress and diff-base live in annotations: the structural schema would prune
+    # kopf's own status fields, and status is ours.
+    s.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    s.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    # A watch that goes silent (a dropped connection, an API server restart) is renewed.
+    s.watching.server_timeout = 270
+    s.watching.client_timeout = 300
+    s.watching.connect_timeout = 15
+    s.networking.request_timeout = 60
+    # Our own Events say what changed in AWS; kopf's log lines would only repeat them.
+    s.posting.level = logging.CRITICAL
+    s.execution.max_workers = 8
+
+
+def _claims(kw: Mapping[str, Any]) -> list[Claim]:
+    # kopf passes each index as a keyword named after its function.
+    index: kopf.Index[str, Claim] = kw["claims"]
+    return list(index.get(CLAIMS_KEY, []))
+
+
+def _run(
+    step: Callable[[Resource], Outcome],
+    body: kopf.Body,
+    patch: kopf.Patch,
+    kw: Mapping[str, Any],
+    logger: Logger,
+) -> None:
+    retry = int(kw.get("retry", 0))
+    try:
+        res = to_resource(body)
+    except ValidationError as e:
+        _invalid_spec(body, patch, e)
+        return
+    started = time.monotonic()
+    outcome: Outcome = step(res)
+    metrics.RECONCILE_DURATION.labels("ok" if outcome.retry is None else "retry").observe(
+        time.monotonic() - started
+    )
+    patch.setdefault("status", {}).update(outcome.status.to_patch())
+    for event in outcome.events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+    ready = outcome.status.condition(READY)
+    if ready:
+        logger.info("Ready=%s %s: %s", ready.status, ready.reason, ready.message)
+    if outcome.retry is not None:
+        raise kopf.TemporaryError(
+            ready.message if ready else "retrying", delay=backoff(outcome.retry, retry)
+        )
+    if not outcome.done:
+        raise kopf.TemporaryError("deletion is not finished", delay=backoff(Retry.SLOWLY, retry))
+
+
+def _invalid_spec(body: kopf.Body, patch: kopf.Patch, error: ValidationError) -> None:
+    # The CRD schema refuses this before it reaches us; this guards older stored objects.
+    message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    now = utcnow()
+    previous: Iterable[Any] = _status(body.status).conditions
+    generation = int(body.metadata.get("generation", 0))
+    conditions = [
+        set_condition(previous, t, "False", "InvalidSpec", message, generation, now)
+        for t in (READY, SYNCED)
+    ]
+    patch.setdefault("status", {})["conditions"] = [
+        c.model_dump(by_alias=True, exclude_none=True) for c in conditions
+    ]
+    kopf.event(body, type="Warning", reason="InvalidSpec", message=message)
