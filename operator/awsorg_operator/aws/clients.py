@@ -45,7 +45,7 @@ class ClientSettings:
         # `standard` retries throttling and 5xx with backoff; short timeouts because kopf
         # cannot cancel a thread that hangs on a socket.
         return Config(
-            retries={"mode": "standard", "max_attempts": self.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             user_agent_extra="awsorg-operator",

@@ -1,0 +1,109 @@
+"""A small typed client for the emulator's control API (/_emulator/...)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, cast
+
+import requests
+
+from .schema import CallRecord, ConfigView, FaultView, StateSnapshot
+
+SeedName = Literal["existing-customer", "empty"]
+FaultKindName = Literal["throttle", "internal", "accessDenied", "concurrentModification", "latency"]
+AccountStatusName = Literal["ACTIVE", "INACTIVE", "PENDING_ACTIVATION"]
+
+
+class EmulatorControlError(RuntimeError):
+    """The control API refused a request (bad input) or answered unexpectedly."""
+
+
+class EmulatorControl:
+    """Talks to ``{endpoint_url}/_emulator/``; every call has a short timeout."""
+
+    def __init__(self, endpoint_url: str, timeout: float = 10.0) -> None:
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _request(self, method: str, name: str, body: dict[str, Any] | None = None) -> Any:
+        url = f"{self.endpoint_url}/_emulator/{name}"
+        response = self._session.request(method, url, json=body, timeout=self.timeout)
+        if response.status_code != 200:
+            raise EmulatorControlError(f"{method} {url}: {response.status_code} {response.text}")
+        return response.json()
+
+    def health(self) -> bool:
+        """True when the emulator answers; False when it cannot be reached yet."""
+        try:
+            return bool(self._request("GET", "health").get("ok"))
+        except (requests.RequestException, EmulatorControlError):
+            return False
+
+    def reset(
+        self, seed: SeedName | None = None, maintenance_mode: bool | None = None
+    ) -> ConfigView:
+        """Reset ALL state to ``seed``; clears the call log and faults.
+
+        Omitted arguments take the values the process was started with.
+        """
+        body: dict[str, Any] = {}
+        if seed is not None:
+            body["seed"] = seed
+        if maintenance_mode is not None:
+            body["maintenanceMode"] = maintenance_mode
+        return cast(ConfigView, self._request("POST", "reset", body))
+
+    def configure(
+        self, maintenance_mode: bool | None = None, reregister_pre_cutoff: bool | None = None
+    ) -> ConfigView:
+        body: dict[str, Any] = {}
+        if maintenance_mode is not None:
+            body["maintenanceMode"] = maintenance_mode
+        if reregister_pre_cutoff is not None:
+            body["reregisterPreCutoff"] = reregister_pre_cutoff
+        return cast(ConfigView, self._request("POST", "config", body))
+
+    def config(self) -> ConfigView:
+        return cast(ConfigView, self._request("GET", "config"))
+
+    def state(self) -> StateSnapshot:
+        return cast(StateSnapshot, self._request("GET", "state"))
+
+    def calls(self) -> list[CallRecord]:
+        return cast(list[CallRecord], self._request("GET", "calls"))
+
+    def clear_calls(self) -> None:
+        self._request("DELETE", "calls")
+
+    def add_fault(
+        self,
+        kind: FaultKindName,
+        *,
+        service: str = "*",
+        operation: str = "*",
+        count: int = 1,
+        latency_seconds: float = 0.0,
+    ) -> list[FaultView]:
+        """The next ``count`` calls matching service/operation fail (or wait) as ``kind``."""
+        body = {
+            "service": service,
+            "operation": operation,
+            "kind": kind,
+            "count": count,
+            "latencySeconds": latency_seconds,
+        }
+        return cast(list[FaultView], self._request("POST", "faults", body))
+
+    def faults(self) -> list[FaultView]:
+        return cast(list[FaultView], self._request("GET", "faults"))
+
+    def clear_faults(self) -> None:
+        self._request("DELETE", "faults")
+
+    def set_account_status(self, account_id: str, region: str, status: AccountStatusName) -> None:
+        """Force an Audit Manager account status (e.g. PENDING_ACTIVATION) in a Region."""
+        body = {"accountID": account_id, "region": region, "status": status}
+        self._request("POST", "account-status", body)

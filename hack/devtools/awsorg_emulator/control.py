@@ -1,0 +1,133 @@
+"""The control API under /_emulator/: reset, configure, inspect, inject faults. No auth."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from .auditmanager import AccountStatus
+from .emulator import Emulator
+from .faults import parse_fault
+from .seeds import Seed
+
+PREFIX = "/_emulator/"
+
+ControlHandler = Callable[[Emulator, dict[str, Any]], Any]
+
+
+class ControlError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, content_type="application/json")
+
+
+def _optional_bool(body: Mapping[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is None or isinstance(value, bool):
+        return value
+    raise ControlError(f"{name} must be true or false")
+
+
+def _seed(body: Mapping[str, Any]) -> Seed | None:
+    value = body.get("seed")
+    if value is None:
+        return None
+    try:
+        return Seed(str(value))
+    except ValueError as exc:
+        raise ControlError(f"seed must be one of {[s.value for s in Seed]}") from exc
+
+
+def _reset(emulator: Emulator, body: dict[str, Any]) -> Any:
+    emulator.reset(_seed(body), _optional_bool(body, "maintenanceMode"))
+    return emulator.config_view()
+
+
+def _configure(emulator: Emulator, body: dict[str, Any]) -> Any:
+    return emulator.configure(
+        _optional_bool(body, "maintenanceMode"), _optional_bool(body, "reregisterPreCutoff")
+    )
+
+
+def _add_fault(emulator: Emulator, body: dict[str, Any]) -> Any:
+    try:
+        fault = parse_fault(body)
+    except (TypeError, ValueError) as exc:
+        raise ControlError(f"bad fault: {exc}") from exc
+    emulator.faults.add(fault)
+    return emulator.faults.pending()
+
+
+def _set_account_status(emulator: Emulator, body: dict[str, Any]) -> Any:
+    """Force an Audit Manager status, e.g. PENDING_ACTIVATION, which no API call produces."""
+    try:
+        status = AccountStatus(str(body.get("status")))
+        account, region = str(body["accountID"]), str(body["region"])
+    except (KeyError, ValueError) as exc:
+        raise ControlError(
+            "need accountID, region and status (ACTIVE|INACTIVE|PENDING_ACTIVATION)"
+        ) from exc
+    emulator.audit_manager.set_account_status(account, region, status)
+    return emulator.snapshot()["auditManager"][region]
+
+
+def _clear_calls(emulator: Emulator, body: dict[str, Any]) -> Any:
+    emulator.calls.clear()
+    return []
+
+
+def _clear_faults(emulator: Emulator, body: dict[str, Any]) -> Any:
+    emulator.faults.clear()
+    return []
+
+
+ROUTES: Mapping[tuple[str, str], ControlHandler] = {
+    ("GET", "health"): lambda emulator, body: {"ok": True},
+    ("POST", "reset"): _reset,
+    ("GET", "config"): lambda emulator, body: emulator.config_view(),
+    ("POST", "config"): _configure,
+    ("GET", "state"): lambda emulator, body: emulator.snapshot(),
+    ("GET", "calls"): lambda emulator, body: emulator.calls.entries(),
+    ("DELETE", "calls"): _clear_calls,
+    ("GET", "faults"): lambda emulator, body: emulator.faults.pending(),
+    ("POST", "faults"): _add_fault,
+    ("DELETE", "faults"): _clear_faults,
+    ("POST", "account-status"): _set_account_status,
+}
+
+
+class ControlApi:
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+
+    def handle(self, request: Request) -> Response:
+        name = request.path[len(PREFIX) :].strip("/")
+        handler = ROUTES.get((request.method, name))
+        if handler is None:
+            known = any(path == name for _, path in ROUTES)
+            status = 405 if known else 404
+            return _json({"error": f"no control route {request.method} {request.path}"}, status)
+        try:
+            return _json(handler(self._emulator, _body(request)))
+        except ControlError as exc:
+            return _json({"error": str(exc)}, exc.status)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    raw = request.get_data(as_text=True)
+    if not raw.strip():
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ControlError(f"body is not JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise ControlError("body must be a JSON object")
+    return parsed

@@ -1,0 +1,74 @@
+"""The emulator's whole state: moto's backends, Audit Manager, faults and the call log."""
+
+from __future__ import annotations
+
+import threading
+
+from . import moto_state
+from .auditmanager import AuditManager, AuditManagerConfig
+from .calls import CallLog
+from .faults import FaultRegistry
+from .organizations import OrganizationsGuard
+from .schema import ConfigView, StateSnapshot
+from .seeds import Seed, apply_seed
+
+
+class Emulator:
+    """Shared by every request thread; ``lock`` serialises Organizations and Audit Manager."""
+
+    def __init__(self, seed: Seed = Seed.EXISTING_CUSTOMER, maintenance_mode: bool = True) -> None:
+        moto_state.install_moto_extensions()
+        self.lock = threading.RLock()
+        self.audit_manager = AuditManager(self.lock)
+        self.guard = OrganizationsGuard(self.audit_manager.forget_admin)
+        self.faults = FaultRegistry()
+        self.calls = CallLog()
+        self.default_seed = seed
+        self.default_maintenance_mode = maintenance_mode
+        self.seed = seed
+        self.reset(seed, maintenance_mode)
+
+    def reset(self, seed: Seed | None = None, maintenance_mode: bool | None = None) -> None:
+        """Drop all state (moto's too), apply ``seed``, clear faults and the call log."""
+        seed = seed or self.default_seed
+        if maintenance_mode is None:
+            maintenance_mode = self.default_maintenance_mode
+        with self.lock:
+            moto_state.reset_moto()
+            self.audit_manager.reset(AuditManagerConfig(maintenance_mode=maintenance_mode))
+            apply_seed(seed, self.audit_manager)
+            self.seed = seed
+            self.faults.clear()
+            self.calls.clear()
+
+    def configure(
+        self, maintenance_mode: bool | None = None, reregister_pre_cutoff: bool | None = None
+    ) -> ConfigView:
+        with self.lock:
+            config = self.audit_manager.config
+            if maintenance_mode is not None:
+                config.maintenance_mode = maintenance_mode
+            if reregister_pre_cutoff is not None:
+                config.reregister_pre_cutoff = reregister_pre_cutoff
+            return self.config_view()
+
+    def config_view(self) -> ConfigView:
+        config = self.audit_manager.config
+        return {
+            "seed": str(self.seed),
+            "maintenanceMode": config.maintenance_mode,
+            "reregisterPreCutoff": config.reregister_pre_cutoff,
+        }
+
+    def snapshot(self) -> StateSnapshot:
+        with self.lock:
+            org = moto_state.organizations_snapshot()
+            management_id = org.organization["managementAccountID"] if org else None
+            return {
+                "config": self.config_view(),
+                "organization": org.organization if org else None,
+                "trustedAccess": org.trusted_access if org else [],
+                "delegatedAdministrators": org.delegated_admins if org else {},
+                "auditManager": self.audit_manager.snapshot(management_id),
+                "preCutoffActive": self.audit_manager.pre_cutoff_snapshot(),
+            }

@@ -1,0 +1,167 @@
+"""Run the emulator as a subprocess for tests: start, wait until healthy, stop."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Literal
+
+from .client import EmulatorControl, SeedName
+
+_LISTENING_RE = re.compile(r"awsorg-emulator listening on (http://\S+)")
+_PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+
+
+class EmulatorStartError(RuntimeError):
+    """The emulator exited or did not become healthy before the deadline."""
+
+
+class EmulatorProcess:
+    """``with EmulatorProcess() as emu: boto3.client(..., endpoint_url=emu.endpoint_url)``
+
+    Starts ``python -m awsorg_emulator`` on a free port (``port=0``: the emulator
+    binds one and prints it), waits for /_emulator/health, and stops the process
+    (SIGTERM, then SIGKILL) on exit. stdout and stderr go to ``log_path``, kept after
+    stop so a failing test can show it.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: SeedName = "existing-customer",
+        maintenance_mode: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_path: Path | None = None,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.seed = seed
+        self.maintenance_mode = maintenance_mode
+        self.host = host
+        self.port = port
+        self.startup_timeout = startup_timeout
+        self.log_path = (
+            log_path or Path(tempfile.mkdtemp(prefix="awsorg-emulator-")) / "emulator.log"
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._endpoint_url: str | None = None
+        self._control: EmulatorControl | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._endpoint_url is None:
+            raise RuntimeError("emulator not started")
+        return self._endpoint_url
+
+    @property
+    def control(self) -> EmulatorControl:
+        if self._control is None:
+            raise RuntimeError("emulator not started")
+        return self._control
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def command(self) -> list[str]:
+        mode: Literal["on", "off"] = "on" if self.maintenance_mode else "off"
+        return [
+            sys.executable, "-m", "awsorg_emulator",
+            "--host", self.host, "--port", str(self.port),
+            "--seed", self.seed, "--maintenance-mode", mode,
+        ]  # fmt: skip
+
+    def start(self) -> EmulatorProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("wb")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(_PACKAGE_PARENT), env.get("PYTHONPATH")])
+        )
+        env.pop("MOTO_ACCOUNT_ID", None)
+        self._process = subprocess.Popen(
+            self.command(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        try:
+            self._wait_until_ready(time.monotonic() + self.startup_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self, deadline: float) -> None:
+        url = self._poll(deadline, self._listening_url, "print its listening line")
+        self._endpoint_url = url
+        self._control = EmulatorControl(url)
+        self._poll(
+            deadline, lambda: "ok" if self.control.health() else None, "answer /_emulator/health"
+        )
+
+    def _poll(self, deadline: float, probe: Callable[[], str | None], what: str) -> str:
+        delay = 0.01
+        while time.monotonic() < deadline:
+            found = probe()
+            if found:
+                return str(found)
+            if self._process is not None and self._process.poll() is not None:
+                raise EmulatorStartError(
+                    f"emulator exited ({self._process.returncode}) before it "
+                    f"could {what}; log:\n{self.log_tail()}"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        raise EmulatorStartError(f"emulator did not {what} in time; log:\n{self.log_tail()}")
+
+    def _listening_url(self) -> str | None:
+        match = _LISTENING_RE.search(self.log_path.read_text(errors="replace"))
+        return match.group(1) if match else None
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """Stop the process (SIGTERM, then SIGKILL after ``timeout``); returns its exit code."""
+        process, self._process = self._process, None
+        code = None
+        if process is not None:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                code = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+        if self._control is not None:
+            self._control.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return code
+
+    def __enter__(self) -> EmulatorProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,58 @@
+"""JSON shapes of the control API (/_emulator/...), shared by server and client."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class CallRecord(TypedDict):
+    service: str
+    operation: str
+    account: str
+    region: str
+    outcome: str  # "ok" or the AWS error code
+    fault: str | None  # the injected fault kind that shaped this call, if any
+
+
+class AccountView(TypedDict):
+    id: str
+    name: str
+    email: str
+    status: str
+
+
+class OrganizationView(TypedDict):
+    id: str
+    managementAccountID: str
+    featureSet: str
+    accounts: list[AccountView]
+
+
+class AuditManagerRegionView(TypedDict):
+    accounts: dict[str, str]  # account id -> ACTIVE | INACTIVE | PENDING_ACTIVATION
+    adminAccountID: str | None
+    kmsKey: str  # the management account's kmsKey setting
+    kmsKeys: dict[str, str]  # account id -> kmsKey setting, for every account with settings
+
+
+class ConfigView(TypedDict):
+    seed: str
+    maintenanceMode: bool
+    reregisterPreCutoff: bool
+
+
+class StateSnapshot(TypedDict):
+    config: ConfigView
+    organization: OrganizationView | None
+    trustedAccess: list[str]
+    delegatedAdministrators: dict[str, list[str]]
+    auditManager: dict[str, AuditManagerRegionView]
+    preCutoffActive: dict[str, list[str]]  # region -> accounts active before the cut-off
+
+
+class FaultView(TypedDict):
+    service: str
+    operation: str
+    kind: str
+    count: int
+    latencySeconds: float

@@ -1,0 +1,46 @@
+"""The starting states tests pick from, with deterministic IDs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from . import moto_state
+from .auditmanager import AuditManager
+from .moto_state import AUDIT_MANAGER_PRINCIPAL, MemberSpec
+
+MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account: default credentials
+AUDIT_ACCOUNT_ID = "111111111111"
+WORKLOADS_ACCOUNT_ID = "222222222222"
+ORGANIZATION_ID = "o-awsorgemu01"
+ROOT_ID = "r-emu0"
+MEMBERS = (
+    MemberSpec(AUDIT_ACCOUNT_ID, "audit", "audit@example.com"),
+    MemberSpec(WORKLOADS_ACCOUNT_ID, "workloads", "workloads@example.com"),
+)
+# A service whose trusted access must never be touched by the operator.
+UNRELATED_PRINCIPAL = "config.amazonaws.com"
+EXISTING_CUSTOMER_REGIONS = ("us-east-1", "eu-west-1")
+
+
+class Seed(StrEnum):
+    EXISTING_CUSTOMER = "existing-customer"
+    EMPTY = "empty"
+
+
+def apply_seed(seed: Seed, audit_manager: AuditManager) -> None:
+    """Build ``seed`` on top of freshly reset moto and Audit Manager state."""
+    moto_state.create_organization(MANAGEMENT_ACCOUNT_ID, ORGANIZATION_ID, ROOT_ID, MEMBERS)
+    if seed is Seed.EXISTING_CUSTOMER:
+        _existing_customer(audit_manager)
+
+
+def _existing_customer(audit_manager: AuditManager) -> None:
+    """An organization that set Audit Manager up before the 2026-04-30 cut-off."""
+    for principal in (AUDIT_MANAGER_PRINCIPAL, UNRELATED_PRINCIPAL):
+        moto_state.enable_trusted_access(MANAGEMENT_ACCOUNT_ID, principal)
+    moto_state.register_delegated_admin(
+        MANAGEMENT_ACCOUNT_ID, AUDIT_ACCOUNT_ID, AUDIT_MANAGER_PRINCIPAL
+    )
+    for region in EXISTING_CUSTOMER_REGIONS:
+        audit_manager.seed_account(MANAGEMENT_ACCOUNT_ID, region, pre_cutoff=True)
+        audit_manager.seed_admin(region, AUDIT_ACCOUNT_ID)

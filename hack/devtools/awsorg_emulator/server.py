@@ -1,0 +1,160 @@
+"""One HTTP endpoint for every service: dispatch, faults, call log, and serving.
+
+Requests signed for ``auditmanager`` go to the Audit Manager model; Organizations
+requests pass the strictness guard, then moto; everything else goes straight to
+moto's server app running in this process. Control requests live under /_emulator/.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterable
+from types import FrameType
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from . import auditmanager_http
+from .auditmanager import Caller
+from .context import RequestContext, describe_request
+from .control import PREFIX, ControlApi
+from .emulator import Emulator
+from .errors import AwsError, error_code_of, json_response, render_error
+from .faults import Fault, FaultKind, fault_error
+from .seeds import Seed
+
+LOG = logging.getLogger("awsorg_emulator")
+_HOP_BY_HOP = frozenset({"transfer-encoding", "connection", "content-length"})
+WsgiEnviron = dict[str, Any]
+
+
+class EmulatorApp:
+    """The WSGI application: control API, Audit Manager, guarded Organizations, moto."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self._control = ControlApi(emulator)
+        self._moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: WsgiEnviron, start_response: Any) -> Iterable[bytes]:
+        if str(environ.get("PATH_INFO", "")).startswith(PREFIX):
+            response = self._control.handle(Request(environ))
+        else:
+            response = self._serve_aws(environ)
+        return response(environ, start_response)
+
+    def _serve_aws(self, environ: WsgiEnviron) -> Response:
+        body = _buffer_body(environ)
+        ctx = describe_request(environ, body, auditmanager_http.operation_name)
+        fault = self.emulator.faults.take(ctx.service, ctx.operation)
+        response = self._answer(ctx, environ, body, fault)
+        self.emulator.calls.record(ctx, error_code_of(response), str(fault.kind) if fault else None)
+        return response
+
+    def _answer(
+        self, ctx: RequestContext, environ: WsgiEnviron, body: bytes, fault: Fault | None
+    ) -> Response:
+        if fault is not None and fault.kind is FaultKind.LATENCY:
+            time.sleep(fault.latency_seconds)
+        elif fault is not None:
+            error = fault_error(fault.kind, ctx.service, ctx.operation, ctx.account)
+            return render_error(ctx.service, error)
+        try:
+            return self._route(ctx, environ, body)
+        except AwsError as error:
+            return render_error(ctx.service, error)
+        except Exception as exc:  # a bug in the emulator: tell the client, keep serving
+            LOG.exception("awsorg-emulator failed on %s %s", ctx.service, ctx.operation)
+            bug = AwsError("InternalFailure", f"awsorg-emulator bug: {exc!r}", 500)
+            return render_error(ctx.service, bug)
+
+    def _route(self, ctx: RequestContext, environ: WsgiEnviron, body: bytes) -> Response:
+        if ctx.service == "auditmanager":
+            caller = Caller(account=ctx.account, region=ctx.region)
+            am = self.emulator.audit_manager
+            return json_response(auditmanager_http.handle(am, caller, ctx.method, ctx.path, body))
+        if ctx.service == "organizations":
+            return self._organizations(ctx, environ, body)
+        return self._call_moto(environ, ctx.account)
+
+    def _organizations(self, ctx: RequestContext, environ: WsgiEnviron, body: bytes) -> Response:
+        params = _json_object(body)
+        guard = self.emulator.guard
+        with self.emulator.lock:
+            acting = guard.before(ctx.operation, ctx.account, params)
+            response = self._call_moto(environ, acting)
+            if response.status_code < 400:
+                guard.after(ctx.operation, params, acting)
+        return response
+
+    def _call_moto(self, environ: WsgiEnviron, account: str) -> Response:
+        """Run moto's app as ``account`` (moto honours the x-moto-account-id header)."""
+        environ = {**environ, "HTTP_X_MOTO_ACCOUNT_ID": account}
+        captured: list[Any] = []
+        chunks: list[bytes] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            captured[:] = [status, headers]
+            return chunks.append
+
+        result = self._moto(environ, start_response)
+        try:
+            chunks.extend(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status, headers = captured
+        kept = [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP]
+        return Response(b"".join(chunks), status=status, headers=kept)
+
+
+def _buffer_body(environ: WsgiEnviron) -> bytes:
+    """Read the body once and put it back, so both we and moto can read it."""
+    body = Request(environ).get_data(cache=True)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body) if body.strip() else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+class _PlainRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, logging one uncoloured line per request."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        LOG.info('%s "%s" %s', self.address_string(), self.requestline, code)
+
+
+def _stop_on_signals(server: BaseWSGIServer) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # shutdown() waits for serve_forever() to return: never call it on its own thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def serve(host: str, port: int, seed: Seed, maintenance_mode: bool) -> int:
+    """Serve until SIGTERM/SIGINT; print the listening line once ready."""
+    app = EmulatorApp(Emulator(seed, maintenance_mode))
+    server = make_server(host, port, app, threaded=True, request_handler=_PlainRequestHandler)
+    _stop_on_signals(server)
+    print(f"awsorg-emulator listening on http://{host}:{server.server_port}", flush=True)
+    server.serve_forever()
+    return 0

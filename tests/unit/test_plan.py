@@ -1,0 +1,294 @@
+"""The plan over every combination of desired and observed state."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from awsorg_operator.aws.errors import AwsFailure, Retry
+from awsorg_operator.plan import Desired, Op, plan, plan_deletion
+from awsorg_operator.state import (
+    AccountStatus,
+    Observed,
+    Organization,
+    OrgView,
+    RegionFailure,
+    RegionView,
+)
+
+pytestmark = pytest.mark.unit
+
+MGMT, ADMIN, OTHER = "123456789012", "111111111111", "222222222222"
+ORG = OrgView(MGMT, Organization("o-abc", MGMT, "ALL"))
+ACTIVE, INACTIVE, PENDING = (
+    AccountStatus.ACTIVE,
+    AccountStatus.INACTIVE,
+    AccountStatus.PENDING_ACTIVATION,
+)
+
+
+def observed(
+    trusted: bool, *regions: RegionView | RegionFailure, admins: set[str] | None = None
+) -> Observed:
+    found = (
+        {ADMIN}
+        if trusted and any(isinstance(r, RegionView) and r.admin_account_id for r in regions)
+        else set()
+    )
+    return Observed(
+        org=ORG,
+        trusted_access=trusted,
+        org_delegated_admins=frozenset(found if admins is None else admins),
+        regions={r.region: r for r in regions},
+    )
+
+
+def want(
+    trusted: bool = True,
+    admin: str | None = ADMIN,
+    kms: str | None = None,
+    regions: tuple[str, ...] = ("us-east-1",),
+    allow: bool = False,
+) -> Desired:
+    return Desired(trusted, admin, kms, regions, allow)
+
+
+def ops(p: object) -> list[tuple[str, str | None, str | None]]:
+    return [(a.op.value, a.region, a.account_id) for a in p.actions]  # type: ignore[attr-defined]
+
+
+def view(
+    region: str = "us-east-1",
+    status: AccountStatus = ACTIVE,
+    admin: str | None = ADMIN,
+    kms: str = "DEFAULT",
+) -> RegionView:
+    if status is not ACTIVE:
+        return RegionView(region, status)
+    return RegionView(region, status, admin, kms)
+
+
+FAILED = RegionFailure(
+    "eu-west-1",
+    AwsFailure("GetAccountStatus", "ThrottlingException", "slow down", "Throttled", Retry.SOON),
+)
+
+# (name, desired, observed, expected actions, expected blocker reasons, converged)
+CASES = [
+    ("adopt: AWS already matches", want(), observed(True, view()), [], [], True),
+    (
+        "no admin managed, AWS has one: nothing to do",
+        want(admin=None),
+        observed(True, view()),
+        [],
+        [],
+        True,
+    ),
+    (
+        "create from scratch: Audit Manager's register enables trusted access itself",
+        want(),
+        observed(False, view(status=INACTIVE)),
+        [("RegisterAccount", "us-east-1", ADMIN)],
+        [],
+        False,
+    ),
+    (
+        "create without admin: Organizations enables trusted access",
+        want(admin=None),
+        observed(False, view(status=INACTIVE)),
+        [("EnableAWSServiceAccess", None, None), ("RegisterAccount", "us-east-1", None)],
+        [],
+        False,
+    ),
+    (
+        "active, no admin yet",
+        want(),
+        observed(True, view(admin=None)),
+        [("RegisterOrganizationAdminAccount", "us-east-1", ADMIN)],
+        [],
+        False,
+    ),
+    (
+        "trusted access drifted off, admin still there",
+        want(),
+        observed(False, view()),
+        [("EnableAWSServiceAccess", None, None)],
+        [],
+        False,
+    ),
+    (
+        "admin change without the annotation is blocked",
+        want(admin=OTHER),
+        observed(True, view()),
+        [],
+        ["AdminChangeBlocked"],
+        False,
+    ),
+    (
+        "admin change with the annotation: deregister, then register",
+        want(admin=OTHER, allow=True),
+        observed(True, view()),
+        [
+            ("DeregisterOrganizationAdminAccount", "us-east-1", ADMIN),
+            ("RegisterOrganizationAdminAccount", "us-east-1", OTHER),
+        ],
+        [],
+        False,
+    ),
+    ("pending activation waits", want(), observed(True, view(status=PENDING)), [], [], False),
+    (
+        "kms key drift",
+        want(kms="arn:aws:kms:us-east-1:123456789012:key/k"),
+        observed(True, view()),
+        [("UpdateSettings", "us-east-1", None)],
+        [],
+        False,
+    ),
+    ("kms key matches", want(kms="DEFAULT"), observed(True, view()), [], [], True),
+    (
+        "disable with an admin, no annotation: blocked, nothing done",
+        want(False, None),
+        observed(True, view()),
+        [],
+        ["AdminChangeBlocked"],
+        False,
+    ),
+    (
+        "disable with the annotation: deregister, then disable",
+        want(False, None, allow=True),
+        observed(True, view()),
+        [
+            ("DeregisterOrganizationAdminAccount", "us-east-1", ADMIN),
+            ("DisableAWSServiceAccess", None, None),
+        ],
+        [],
+        False,
+    ),
+    (
+        "disable, no admin",
+        want(False, None),
+        observed(True, view(admin=None)),
+        [("DisableAWSServiceAccess", None, None)],
+        [],
+        False,
+    ),
+    ("already disabled", want(False, None), observed(False, view(status=INACTIVE)), [], [], True),
+    (
+        "two Regions, one failed: the other still planned",
+        want(regions=("us-east-1", "eu-west-1")),
+        observed(True, view(admin=None), FAILED),
+        [("RegisterOrganizationAdminAccount", "us-east-1", ADMIN)],
+        [],
+        False,
+    ),
+    (
+        "disable while a Region is unknown: not attempted",
+        want(False, None, regions=("us-east-1", "eu-west-1")),
+        observed(True, view(admin=None), FAILED),
+        [],
+        [],
+        True,
+    ),
+    (
+        "a Region outside the spec is ignored",
+        want(),
+        observed(True, view(), view("ap-south-1", admin=None)),
+        [],
+        [],
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "desired", "obs", "actions", "blockers", "converged"), CASES, ids=[c[0] for c in CASES]
+)
+def test_plan(
+    name: str,
+    desired: Desired,
+    obs: Observed,
+    actions: list[object],
+    blockers: list[str],
+    converged: bool,
+) -> None:
+    p = plan(desired, obs)
+    assert ops(p) == actions
+    assert [b.reason for b in p.blockers] == blockers
+    assert p.converged is converged
+
+
+def test_admin_change_message_tells_the_two_steps_the_cost_and_the_way_out() -> None:
+    p = plan(want(admin=OTHER), observed(True, view()))
+    message = p.blockers[0].message
+    for words in (
+        f"deregister {ADMIN} then register {OTHER}",
+        "evidence finder",
+        "maintenance mode",
+        "awsorg.io/allow-admin-change",
+    ):
+        assert words in message
+
+
+STATUSES = [ACTIVE, INACTIVE, PENDING]
+ADMINS = [None, ADMIN, OTHER]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "status", "have", "wanted", "allow"),
+    list(itertools.product([True, False], STATUSES, ADMINS, [None, ADMIN], [True, False])),
+)
+def test_enabled_never_deregisters_without_leave_and_always_lands_on_the_spec(
+    trusted: bool, status: AccountStatus, have: str | None, wanted: str | None, allow: bool
+) -> None:
+    """Exhaustive over one Region: the invariants that matter when a setup cannot be rebuilt."""
+    p = plan(want(admin=wanted, allow=allow), observed(trusted, view(status=status, admin=have)))
+    deregistered = [a for a in p.actions if a.op is Op.DEREGISTER_ADMIN]
+    if deregistered:
+        assert allow and have not in (None, wanted)
+    if wanted and have not in (None, wanted) and status is ACTIVE and not allow:
+        assert [b.reason for b in p.blockers] == ["AdminChangeBlocked"]
+    if status is ACTIVE and have == wanted and trusted:
+        assert p.converged
+    if not trusted:
+        enables = [a.op for a in p.actions if a.op is Op.ENABLE_TRUSTED_ACCESS]
+        registers = [a for a in p.actions if a.registers_admin]
+        assert bool(enables) != bool(registers), "exactly one path enables trusted access"
+    assert not any(a.op is Op.DISABLE_TRUSTED_ACCESS for a in p.actions)
+
+
+@pytest.mark.parametrize(
+    ("name", "admin", "obs", "actions", "notes"),
+    [
+        (
+            "deregisters ours, then disables",
+            ADMIN,
+            observed(True, view()),
+            [
+                ("DeregisterOrganizationAdminAccount", "us-east-1", ADMIN),
+                ("DisableAWSServiceAccess", None, None),
+            ],
+            0,
+        ),
+        (
+            "leaves an admin it does not manage, and trusted access with it",
+            ADMIN,
+            observed(True, view(admin=OTHER), admins={OTHER}),
+            [],
+            1,
+        ),
+        (
+            "no admin in the spec: only disables when no admin exists",
+            None,
+            observed(True, view(admin=None), admins=set()),
+            [("DisableAWSServiceAccess", None, None)],
+            0,
+        ),
+        ("nothing left to undo", ADMIN, observed(False, view(status=INACTIVE)), [], 0),
+    ],
+)
+def test_plan_deletion(
+    name: str, admin: str | None, obs: Observed, actions: list[object], notes: int
+) -> None:
+    p = plan_deletion(want(admin=admin), obs)
+    assert ops(p) == actions
+    assert len(p.notes) == notes
