@@ -351,3 +351,19 @@ def test_lasttransitiontime_moves_only_when_status_does(
     org.reconcile()
     again = org.status.condition("Ready")
     assert first and again and first.last_transition_time == again.last_transition_time
+
+
+def test_credentials_role_arn_is_assumed_instead_of_the_own_identity(
+    org: Harness, control: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    role = as_management(control.endpoint_url, "iam").create_role(
+        RoleName="awsorg-operator",
+        AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}',
+    )["Role"]["Arn"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", WORKLOADS)  # the operator's own identity: a member
+    adopt(org, credentials={"roleARN": role, "externalID": "ext-1234"}).reconcile()
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Ready")
+    calls = control.calls()
+    assume = [c for c in calls if c["operation"] == "AssumeRole"]
+    assert len(assume) == 1 and assume[0]["account"] == WORKLOADS
+    assert {c["account"] for c in calls if c["service"] == "auditmanager"} == {MGMT}
