@@ -1,29 +1,19 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): on a fresh machine it installs everything the checks
-# need, then runs ruff, mypy and every pytest test (unit, integration, e2e).
+# need (hack/setup.sh), then runs ruff, mypy --strict and every pytest test: unit,
+# integration (AWS emulators over HTTP) and e2e (a real kube-apiserver and etcd).
 #
 #   hack/test.sh [PYTEST ARGS...]      e.g. hack/test.sh -m unit
-#
-# AWSORG_VENV (default .venv) is the virtual environment; the Kubernetes binaries are built
-# once into a cache outside the repository (see hack/build-tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${AWSORG_VENV:-.venv}
+source hack/setup.sh
 
-step() { printf '\n==> %s\n' "$*"; }
-
-step "Python environment in $venv (the image's install recipe, then the test tools)"
-hack/install-package.sh "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r hack/requirements-dev.txt -e hack/devtools
-export PATH="$PWD/$venv/bin:$PATH"
-
-step "ruff"
+printf '\n==> ruff\n'
 ruff check .
 ruff format --check .
 
-step "mypy --strict"
+printf '\n==> mypy --strict\n'
 mypy operator hack/devtools tests
 
-step "pytest"
+printf '\n==> pytest\n'
 pytest "$@"

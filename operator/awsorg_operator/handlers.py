@@ -5,7 +5,9 @@ Handlers are sync on purpose: boto3 blocks, and kopf runs sync handlers in threa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -98,19 +100,32 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         _configure_kopf(settings)
 
-    @kopf.index(*resource, registry=registry)
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # The kubernetes client understands every kubeconfig (exec plugins such as
+        # `aws eks get-token` included) and the in-cluster ServiceAccount.
+        info = kopf.login_via_client(**kwargs)
+        # Events about a cluster-scoped object go to the connection's default namespace:
+        # make it the operator's own, where the chart lets it create Events.
+        namespace = os.environ.get("POD_NAMESPACE")
+        if info is not None and namespace:
+            info = dataclasses.replace(info, default_namespace=namespace)
+        return info
+
+    @kopf.index(*resource, id="claims", registry=registry)
     def claims(*, body: kopf.Body, **_: Any) -> dict[str, Claim]:
         return {CLAIMS_KEY: to_claim(body)}
 
-    @kopf.on.resume(*resource, registry=registry)
-    @kopf.on.create(*resource, registry=registry)
-    @kopf.on.update(*resource, registry=registry)
+    @kopf.on.resume(*resource, id="reconcile", registry=registry)
+    @kopf.on.create(*resource, id="reconcile", registry=registry)
+    @kopf.on.update(*resource, id="reconcile", registry=registry)
     def reconcile(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
         with locks(body.metadata.uid or ""):
             _run(lambda res: reconciler.reconcile(res, _claims(kw)), body, patch, kw, logger)
 
     @kopf.timer(
         *resource,
+        id="recheck",
         interval=settings.resync_seconds,
         initial_delay=settings.resync_seconds,
         registry=registry,
@@ -124,7 +139,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         finally:
             lock.release()
 
-    @kopf.on.delete(*resource, registry=registry)
+    @kopf.on.delete(*resource, id="delete", registry=registry)
     def delete(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
         uid = body.metadata.uid or ""
         with locks(uid):

@@ -8,9 +8,9 @@ from typing import Any
 
 import boto3
 import pytest
-from awsorg_emulator import MANAGEMENT_ACCOUNT_ID, EmulatorControl, EmulatorProcess
 from botocore.config import Config
 
+from awsorg_emulator import MANAGEMENT_ACCOUNT_ID, EmulatorControl, EmulatorProcess
 from tests.emulator.emulator_helpers import (
     NO_RETRIES,
     ClientFactory,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from awsorg_emulator import AUDIT_ACCOUNT_ID, MANAGEMENT_ACCOUNT_ID, EmulatorControl
 
+from awsorg_emulator import AUDIT_ACCOUNT_ID, MANAGEMENT_ACCOUNT_ID, EmulatorControl
 from tests.emulator.emulator_helpers import AUDIT_MANAGER, ClientFactory, aws_error
 
 pytestmark = pytest.mark.integration

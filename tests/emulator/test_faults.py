@@ -6,10 +6,10 @@ import time
 
 import pytest
 import requests
-from awsorg_emulator import EmulatorControl, EmulatorProcess
-from awsorg_emulator.client import FaultKindName
 from botocore.config import Config
 
+from awsorg_emulator import EmulatorControl, EmulatorProcess
+from awsorg_emulator.client import FaultKindName
 from tests.emulator.emulator_helpers import AUDIT_MANAGER, ClientFactory, aws_error
 
 pytestmark = pytest.mark.integration

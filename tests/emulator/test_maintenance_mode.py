@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+
 from awsorg_emulator import (
     AUDIT_ACCOUNT_ID,
     MANAGEMENT_ACCOUNT_ID,
     WORKLOADS_ACCOUNT_ID,
     EmulatorControl,
 )
-
 from tests.emulator.emulator_helpers import MAINTENANCE_PREFIX, ClientFactory, aws_error
 
 pytestmark = pytest.mark.integration

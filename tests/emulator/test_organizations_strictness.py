@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from awsorg_emulator import (
     AUDIT_ACCOUNT_ID,
     MANAGEMENT_ACCOUNT_ID,
@@ -12,7 +13,6 @@ from awsorg_emulator import (
     WORKLOADS_ACCOUNT_ID,
     EmulatorControl,
 )
-
 from tests.emulator.emulator_helpers import AUDIT_MANAGER, ClientFactory, aws_error
 
 pytestmark = pytest.mark.integration

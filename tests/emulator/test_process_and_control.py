@@ -7,6 +7,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 
 pytestmark = pytest.mark.integration

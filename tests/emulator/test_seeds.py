@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from awsorg_emulator import (
     AUDIT_ACCOUNT_ID,
     MANAGEMENT_ACCOUNT_ID,
@@ -11,7 +12,6 @@ from awsorg_emulator import (
     WORKLOADS_ACCOUNT_ID,
     EmulatorControl,
 )
-
 from tests.emulator.emulator_helpers import AUDIT_MANAGER, NOT_REGISTERED, ClientFactory, aws_error
 
 pytestmark = pytest.mark.integration

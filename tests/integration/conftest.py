@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_operator.api import Spec, Status
 from awsorg_operator.aws.clients import ClientFactory, ClientSettings

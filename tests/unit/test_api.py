@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel, ValidationError
+
 from awsorg_operator.api import (
     GROUP,
     KIND,
@@ -18,7 +20,6 @@ from awsorg_operator.api import (
     Spec,
     Status,
 )
-from pydantic import BaseModel, ValidationError
 
 pytestmark = pytest.mark.unit
 

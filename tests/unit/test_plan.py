@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from awsorg_operator.aws.errors import AwsFailure, Retry
 from awsorg_operator.plan import Desired, Op, plan, plan_deletion
 from awsorg_operator.state import (

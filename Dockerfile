@@ -1,0 +1,57 @@
+# syntax=docker/dockerfile:1
+#
+# awsorg-operator image.
+#
+#   docker build -t awsorg-operator:0.1.0 .
+#
+# Two stages: "build" installs the package into a virtual environment with
+# hack/install-package.sh (the same script the tests' setup runs), "runtime" copies only that
+# virtual environment onto a clean base. No compiler, pip cache, source tree or build
+# directory reaches the final image. The base is pinned by its full version tag; pin it by
+# digest as well (python:3.11.15-slim-bookworm@sha256:...) if your registry policy asks for it.
+ARG PYTHON_IMAGE=python:3.11.15-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+# .dockerignore lets in only what the install needs: pyproject.toml, README.md, operator/ and
+# the install script.
+COPY . /src
+# All dependencies ship wheels for linux/amd64 and linux/arm64, so no compiler is installed.
+# pip byte-compiles the installed modules here, so the read-only runtime never writes .pyc.
+RUN hack/install-package.sh /opt/awsorg-operator
+
+FROM ${PYTHON_IMAGE} AS runtime
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="awsorg-operator" \
+      org.opencontainers.image.description="Kubernetes operator that manages the AWS Organizations integration of AWS Audit Manager (AuditManagerOrgConfig, awsorg.io/v1alpha1)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="docker.io/library/python:3.11.15-slim-bookworm"
+
+# A numeric, non-root user with a passwd entry (getpass/getpwuid work) and no login shell.
+RUN groupadd --system --gid 65532 awsorg \
+ && useradd --system --uid 65532 --gid 65532 --home-dir /tmp --no-create-home \
+        --shell /usr/sbin/nologin awsorg
+
+COPY --from=build /opt/awsorg-operator /opt/awsorg-operator
+
+# The root filesystem can be read-only: nothing writes bytecode, HOME and the temporary
+# directory are /tmp, which the Helm chart mounts as an emptyDir.
+ENV PATH=/opt/awsorg-operator/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    TMPDIR=/tmp
+
+USER 65532:65532
+WORKDIR /tmp
+# Metrics (Prometheus text at /metrics) and liveness (/healthz).
+EXPOSE 8080 8081
+ENTRYPOINT ["/opt/awsorg-operator/bin/awsorg-operator"]

@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# Builds the binaries that the e2e tests and the chart checks need, from the Go
+# module proxy, into a cache folder outside the repository:
+#
+#   kube-apiserver, kubectl   k8s.io/kubernetes   (hack/tools/kubernetes/go.mod)
+#   etcd                      go.etcd.io/etcd     (hack/tools/etcd/go.mod)
+#   helm                      helm.sh/helm/v4     (hack/tools/helm/go.mod)
+#   kubeconform               yannh/kubeconform   (hack/tools/kubeconform/go.mod)
+#   kubeconform's schemas     generated from k8s.io/kubernetes' api/openapi-spec/swagger.json
+#
+# Layout: $TOOLS_DIR/<name>-<version>/bin/<binary>, the schemas in
+# $TOOLS_DIR/kubernetes-json-schema-<version>/, and one folder that links them
+# all, $TOOLS_DIR/awsorg-tools-<hash>/bin, printed at the end. TOOLS_DIR is
+# ${AWSORG_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/awsorg-operator/tools}.
+# The versions are the ones in hack/tools/*/go.mod: change them there.
+#
+# What is already built is reused (a no-op run takes well under a second).
+# envtest's variables are respected: KUBEBUILDER_ASSETS (a folder with
+# kube-apiserver, etcd and kubectl) and TEST_ASSET_KUBE_APISERVER,
+# TEST_ASSET_ETCD, TEST_ASSET_KUBECTL (and TEST_ASSET_HELM,
+# TEST_ASSET_KUBECONFORM) name binaries to use instead of building them.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: hack/build-tools.sh [OPTION]
+
+Build (or reuse) kube-apiserver, etcd, kubectl, helm, kubeconform and
+kubeconform's Kubernetes schemas; print the folder that holds them all.
+
+  (none)               build what is missing, log to stderr, print the bin folder
+  --print-dir          the same, but print only the bin folder on stdout
+                       (e.g. PATH="$(hack/build-tools.sh --print-dir):$PATH")
+  --print-path NAME    print the path of one binary; never builds (exit 3 if
+                       it is not built yet)
+  --print-schema-dir   print kubeconform's -schema-location folder; never builds
+  --check              exit 0 if everything is built, 3 if not; never builds
+  -h, --help           this text
+
+Environment: AWSORG_TOOLS_DIR, XDG_CACHE_HOME, KUBEBUILDER_ASSETS,
+TEST_ASSET_{KUBE_APISERVER,ETCD,KUBECTL,HELM,KUBECONFORM}, GOFLAGS, GOCACHE.
+EOF
+}
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SRC=$REPO_ROOT/hack/tools
+TOOLS_DIR=${AWSORG_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/awsorg-operator/tools}
+
+# Temporary folders of this run, removed however it ends.
+TMP_DIRS=()
+cleanup() { ((${#TMP_DIRS[@]} == 0)) || rm -rf "${TMP_DIRS[@]}"; }
+trap cleanup EXIT
+
+log() { printf 'build-tools: %s\n' "$*" >&2; }
+die() {
+  printf 'build-tools: error: %s\n' "$*" >&2
+  exit 1
+}
+
+# The version of module $2 required in go.mod $1 (not a replace line).
+required_version() {
+  local version
+  version=$(awk -v m="$2" '$1 ~ /^\/\// || /=>/ { next }
+    { for (i = 1; i < NF; i++) if ($i == m && $(i + 1) ~ /^v[0-9]/) { print $(i + 1); exit } }' "$1")
+  [[ -n $version ]] || die "no version of $2 in $1"
+  printf '%s\n' "$version"
+}
+
+KUBERNETES_VERSION=$(required_version "$SRC/kubernetes/go.mod" k8s.io/kubernetes)
+ETCD_VERSION=$(required_version "$SRC/etcd/go.mod" go.etcd.io/etcd/server/v3)
+HELM_VERSION=$(required_version "$SRC/helm/go.mod" helm.sh/helm/v4)
+KUBECONFORM_VERSION=$(required_version "$SRC/kubeconform/go.mod" github.com/yannh/kubeconform)
+
+TOOLS=(kube-apiserver etcd kubectl helm kubeconform)
+
+# Per binary: cache folder name and Go package; per module under hack/tools:
+# cold build time measured on 2 cores (downloads included) and -ldflags.
+dir_of() {
+  case $1 in
+    kube-apiserver | kubectl) echo "kubernetes-$KUBERNETES_VERSION" ;;
+    etcd) echo "etcd-$ETCD_VERSION" ;;
+    helm) echo "helm-$HELM_VERSION" ;;
+    kubeconform) echo "kubeconform-$KUBECONFORM_VERSION" ;;
+  esac
+}
+package_of() {
+  case $1 in
+    kube-apiserver) echo k8s.io/kubernetes/cmd/kube-apiserver ;;
+    kubectl) echo k8s.io/kubernetes/cmd/kubectl ;;
+    etcd) echo . ;;
+    helm) echo helm.sh/helm/v4/cmd/helm ;;
+    kubeconform) echo github.com/yannh/kubeconform/cmd/kubeconform ;;
+  esac
+}
+cold_time_of() {
+  case $1 in
+    kubernetes) echo "about 6 minutes" ;;
+    etcd) echo "about 1 minute" ;;
+    helm) echo "about 2 minutes" ;;
+    kubeconform) echo "under a minute" ;;
+  esac
+}
+ldflags_of() {
+  local flags="-s -w" minor=${KUBERNETES_VERSION#v1.}
+  minor=${minor%%.*}
+  case $1 in
+    kubernetes)
+      local pkg
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+        flags+=" -X $pkg.gitTreeState=clean"
+      done
+      ;;
+    helm) flags+=" -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.metadata=" ;;
+    kubeconform) flags+=" -X main.version=$KUBECONFORM_VERSION" ;;
+  esac
+  printf '%s\n' "$flags"
+}
+
+override_var() {
+  local name=${1^^}
+  echo "TEST_ASSET_${name//-/_}"
+}
+
+# The binary to use for $1: an override from the environment, else the cache.
+# Sets RESOLVED to its path and OVERRIDDEN to 1 when it is from the environment.
+resolve() {
+  local name=$1 var
+  var=$(override_var "$name")
+  OVERRIDDEN=1
+  if [[ -n ${!var:-} ]]; then
+    [[ -x ${!var} && -f ${!var} ]] || die "$var=${!var} is not an executable file"
+    RESOLVED=$(realpath "${!var}")
+    return
+  fi
+  if [[ -n ${KUBEBUILDER_ASSETS:-} ]]; then
+    if [[ -x $KUBEBUILDER_ASSETS/$name ]]; then
+      RESOLVED=$(realpath "$KUBEBUILDER_ASSETS/$name")
+      return
+    fi
+    case $name in
+      kube-apiserver | etcd | kubectl) die "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable $name" ;;
+    esac
+  fi
+  OVERRIDDEN=0
+  RESOLVED=$TOOLS_DIR/$(dir_of "$name")/bin/$name
+}
+
+schema_dir() { echo "$TOOLS_DIR/kubernetes-json-schema-$KUBERNETES_VERSION"; }
+
+# The folder that links every binary (and the schemas): its name is a hash of
+# what it links, so different versions or overrides never share one.
+bin_dir() {
+  local name lines=""
+  for name in "${TOOLS[@]}"; do
+    resolve "$name"
+    lines+="$name $RESOLVED"$'\n'
+  done
+  lines+="schemas $(schema_dir)"$'\n'
+  echo "$TOOLS_DIR/awsorg-tools-$(printf '%s' "$lines" | sha256sum | cut -c1-12)/bin"
+}
+
+go_env() {
+  # CGO off: static binaries, no C toolchain needed (upstream builds these
+  # the same way). GOTOOLCHAIN=local: never download another Go; a module
+  # that needs a newer one fails with a clear message instead.
+  env CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod" "$@"
+}
+
+# Build the binaries $2... of Go module folder $1 that are neither overridden
+# nor cached yet.
+build_module() {
+  local module=$1 name path missing=() packages=() first
+  shift
+  for name in "$@"; do
+    resolve "$name"
+    path=$RESOLVED
+    if ((OVERRIDDEN)); then
+      log "$name: using $path (from the environment)"
+    elif [[ -x $path ]]; then
+      log "$name: cached, $path"
+    else
+      missing+=("$name")
+      packages+=("$(package_of "$name")")
+    fi
+  done
+  ((${#missing[@]})) || return 0
+
+  first=${missing[0]}
+  local dest tmp start
+  dest=$TOOLS_DIR/$(dir_of "$first")/bin
+  mkdir -p "$dest"
+  tmp=$(mktemp -d "$TOOLS_DIR/.build-$module.XXXXXX")
+  TMP_DIRS+=("$tmp")
+  log "building ${missing[*]} ($(dir_of "$first")) from hack/tools/$module: first build $(cold_time_of "$module") on 2 cores, seconds once Go's build cache is warm"
+  start=$SECONDS
+  if ! (cd "$SRC/$module" && go_env go build -trimpath -ldflags="$(ldflags_of "$module")" -o "$tmp/" "${packages[@]}"); then
+    rm -rf "$tmp"
+    die "building ${missing[*]} failed (see the Go errors above); Go $(go env GOVERSION), module hack/tools/$module"
+  fi
+  # (hack/tools/etcd's main package is named after its module path: etcd.)
+  for name in "${missing[@]}"; do
+    [[ -x $tmp/$name ]] || {
+      rm -rf "$tmp"
+      die "go build did not produce $name"
+    }
+    mv -f "$tmp/$name" "$dest/$name" # a rename: readers never see half a binary
+  done
+  rm -rf "$tmp"
+  log "built ${missing[*]} in $((SECONDS - start))s -> $dest"
+}
+
+build_schemas() {
+  local dest swagger tmp start
+  dest=$(schema_dir)
+  if [[ -e $dest/.complete ]]; then
+    log "kubeconform schemas: cached, $dest"
+    return 0
+  fi
+  command -v python3 >/dev/null || die "python3 is needed to generate kubeconform's schemas"
+  log "generating kubeconform schemas for Kubernetes $KUBERNETES_VERSION from its swagger.json (a few seconds)"
+  start=$SECONDS
+  swagger=$(cd "$SRC/kubernetes" && go_env go mod download -json k8s.io/kubernetes |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')/api/openapi-spec/swagger.json
+  [[ -f $swagger ]] || die "no $swagger in the k8s.io/kubernetes module"
+  rm -rf "$dest"
+  tmp=$(mktemp -d "$TOOLS_DIR/.build-schemas.XXXXXX")
+  TMP_DIRS+=("$tmp")
+  chmod 755 "$tmp" # mktemp makes it private; the cache is for everyone
+  PYTHONPATH=$REPO_ROOT/hack/devtools${PYTHONPATH:+:$PYTHONPATH} python3 -m awsorg_localcluster.kubeschemas \
+    kubernetes "$swagger" "$tmp" --kubernetes-version "$KUBERNETES_VERSION" ||
+    {
+      rm -rf "$tmp"
+      die "generating kubeconform schemas failed"
+    }
+  touch "$tmp/.complete"
+  mv -T "$tmp" "$dest" 2>/dev/null || rm -rf "$tmp" # another run was faster: keep its copy
+  log "kubeconform schemas in $((SECONDS - start))s -> $dest"
+}
+
+link_bin_dir() {
+  local dir name tmp
+  dir=$(bin_dir)
+  [[ -d $dir ]] && return 0
+  tmp=$(mktemp -d "$TOOLS_DIR/.bin.XXXXXX")
+  TMP_DIRS+=("$tmp")
+  chmod 755 "$tmp" # mktemp makes it private; the cache is for everyone
+  mkdir "$tmp/bin"
+  for name in "${TOOLS[@]}"; do
+    resolve "$name"
+    ln -s "$RESOLVED" "$tmp/bin/$name"
+  done
+  ln -s "$(schema_dir)" "$tmp/kubernetes-json-schema"
+  mv -T "$tmp" "${dir%/bin}" 2>/dev/null || rm -rf "$tmp"
+}
+
+all_built() {
+  local name
+  for name in "${TOOLS[@]}"; do
+    resolve "$name"
+    [[ -x $RESOLVED ]] || return 1
+  done
+  [[ -e $(schema_dir)/.complete && -d $(bin_dir) ]]
+}
+
+build_all() {
+  command -v go >/dev/null || die "Go is needed (go.mod files ask for $(awk '/^go /{print $2}' "$SRC/kubernetes/go.mod"))"
+  mkdir -p "$TOOLS_DIR"
+  # One build at a time per cache folder (CI jobs may share it).
+  exec 9>"$TOOLS_DIR/.lock"
+  if command -v flock >/dev/null && ! flock -n 9; then
+    log "waiting for another build-tools.sh run on $TOOLS_DIR"
+    flock 9
+  fi
+  local start=$SECONDS
+  log "Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION -> $TOOLS_DIR"
+  build_module kubernetes kube-apiserver kubectl
+  build_module etcd etcd
+  build_module helm helm
+  build_module kubeconform kubeconform
+  build_schemas
+  link_bin_dir
+  log "done in $((SECONDS - start))s"
+}
+
+case ${1:-} in
+  -h | --help)
+    usage
+    ;;
+  "")
+    build_all
+    log "bin folder (kube-apiserver, etcd, kubectl, helm, kubeconform):"
+    bin_dir
+    ;;
+  --print-dir)
+    build_all
+    bin_dir
+    ;;
+  --print-path)
+    [[ -n ${2:-} ]] || die "--print-path needs a NAME: ${TOOLS[*]}"
+    [[ " ${TOOLS[*]} " == *" $2 "* ]] || die "unknown tool '$2'; known: ${TOOLS[*]}"
+    resolve "$2"
+    if [[ ! -x $RESOLVED ]]; then
+      printf 'build-tools: %s is not built yet (%s); run hack/build-tools.sh\n' "$2" "$RESOLVED" >&2
+      exit 3
+    fi
+    echo "$RESOLVED"
+    ;;
+  --print-schema-dir)
+    if [[ ! -e $(schema_dir)/.complete ]]; then
+      printf 'build-tools: kubeconform schemas are not generated yet (%s); run hack/build-tools.sh\n' "$(schema_dir)" >&2
+      exit 3
+    fi
+    schema_dir
+    ;;
+  --check)
+    if ! all_built; then
+      log "not everything is built; run hack/build-tools.sh"
+      exit 3
+    fi
+    ;;
+  *)
+    usage >&2
+    exit 2
+    ;;
+esac

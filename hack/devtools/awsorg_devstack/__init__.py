@@ -1,0 +1,22 @@
+"""The whole stack on one machine: control plane, AWS emulators, and the operator installed
+the way the Helm chart installs it. Shared by the end-to-end tests and the demo."""
+
+from .stack import (
+    NAMESPACE,
+    RELEASE,
+    REPO,
+    Operator,
+    install_crd_and_rbac,
+    render_chart,
+    wait_for,
+)
+
+__all__ = [
+    "NAMESPACE",
+    "RELEASE",
+    "REPO",
+    "Operator",
+    "install_crd_and_rbac",
+    "render_chart",
+    "wait_for",
+]

@@ -1,0 +1,139 @@
+"""Install the operator's CRD and RBAC from the chart, and run the operator as its pod would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from awsorg_localcluster import LocalControlPlane, tool_path
+from awsorg_localcluster.process import ManagedProcess, free_ports
+
+REPO = Path(__file__).resolve().parents[3]
+CHART = REPO / "charts" / "awsorg-operator"
+NAMESPACE = "awsorg-system"
+RELEASE = "awsorg-operator"
+RBAC_KINDS = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+
+T = TypeVar("T")
+
+
+class WaitTimeoutError(AssertionError):
+    pass
+
+
+def wait_for(
+    what: str, check: Callable[[], T | None], timeout: float = 60.0, every: float = 0.25
+) -> T:
+    """Polls `check` until it returns something truthy; raises `Timeout` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise WaitTimeoutError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def render_chart(*args: str) -> list[dict[str, Any]]:
+    out = subprocess.run(
+        [str(tool_path("helm")), "template", RELEASE, str(CHART), "--namespace", NAMESPACE, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def install_crd_and_rbac(cp: LocalControlPlane) -> Path:
+    """Applies the CRD and the chart's RBAC; returns a kubeconfig of the chart's
+    ServiceAccount, which can do what the chart grants and nothing else."""
+    cp.kubectl("apply", "-f", str(REPO / "crds"))
+    cp.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/auditmanagerorgconfigs.awsorg.io",
+    )
+    rbac = [d for d in render_chart() if d["kind"] in RBAC_KINDS]
+    (account,) = [d["metadata"]["name"] for d in rbac if d["kind"] == "ServiceAccount"]
+    kubeconfig = cp.kubeconfig_for_service_account(NAMESPACE, account)
+    cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rbac))
+    return kubeconfig
+
+
+class Operator:
+    """The operator process: `python -m awsorg_operator`, the image's entry point."""
+
+    def __init__(
+        self,
+        kubeconfig: Path,
+        aws_endpoint_url: str,
+        log_path: Path,
+        settings: Mapping[str, str] | None = None,
+        aws_account_id: str = "123456789012",
+    ) -> None:
+        self.metrics_port, self.health_port = free_ports(2)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KUBE"))}
+        env.update(
+            {
+                "KUBECONFIG": str(kubeconfig),
+                "AWS_ENDPOINT_URL": aws_endpoint_url,
+                # The emulator reads a 12-digit access key as the caller's account.
+                "AWS_ACCESS_KEY_ID": aws_account_id,
+                "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+                "AWS_REGION": "us-east-1",
+                "POD_NAMESPACE": NAMESPACE,  # as the chart sets it: where Events go
+                "AWSORG_METRICS_PORT": str(self.metrics_port),
+                "AWSORG_HEALTH_PORT": str(self.health_port),
+                **(settings or {}),
+            }
+        )
+        self.process = ManagedProcess(
+            "operator", [sys.executable, "-m", "awsorg_operator"], log_path, env=env
+        )
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.process.start()
+        wait_for("the operator's liveness endpoint", self._healthy, timeout=timeout)
+
+    def _healthy(self) -> bool:
+        if not self.process.running:
+            raise RuntimeError(f"the operator exited:\n{self.process.log_tail()}")
+        try:
+            url = f"http://127.0.0.1:{self.health_port}/healthz"
+            with urllib.request.urlopen(url, timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return str(r.read().decode())
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, as when a node dies."""
+        pid = self.process.pid
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+        wait_for("the operator to die", lambda: not self.process.running, timeout=10)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def log_tail(self, lines: int = 80) -> str:
+        return self.process.log_tail(lines)

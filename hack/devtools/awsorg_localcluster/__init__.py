@@ -1,0 +1,19 @@
+"""A real Kubernetes control plane (etcd + kube-apiserver) for end-to-end tests.
+
+The binaries come from hack/build-tools.sh (or envtest's KUBEBUILDER_ASSETS /
+TEST_ASSET_* variables); see :func:`tool_path`. Development tooling only:
+never shipped with the operator.
+"""
+
+from .controlplane import ControlPlaneError, KubectlError, LocalControlPlane
+from .tools import TOOLS, ToolNotFoundError, kubeconform_schema_dir, tool_path
+
+__all__ = [
+    "TOOLS",
+    "ControlPlaneError",
+    "KubectlError",
+    "LocalControlPlane",
+    "ToolNotFoundError",
+    "kubeconform_schema_dir",
+    "tool_path",
+]

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine for the demo and the tests; fast when everything is already there.
+#   - a Python virtual environment ($AWSORG_VENV, default .venv) with the operator installed by
+#     the image's own recipe (hack/install-package.sh), the dev tools and the emulators;
+#   - kube-apiserver, etcd, kubectl, helm and kubeconform, built once with Go into a cache
+#     outside the repository (hack/build-tools.sh).
+# Sourced by hack/test.sh and hack/demo.sh, which then find the tools on PATH.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+venv=${AWSORG_VENV:-.venv}
+
+printf '\n==> Python environment in %s\n' "$venv"
+hack/install-package.sh "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r hack/requirements-dev.txt -e hack/devtools
+export PATH="$PWD/$venv/bin:$PATH"
+
+printf '\n==> Kubernetes binaries (kube-apiserver, etcd, kubectl, helm, kubeconform)\n'
+hack/build-tools.sh

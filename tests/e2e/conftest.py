@@ -1,0 +1,168 @@
+"""End to end: a real kube-apiserver and etcd, the AWS emulators, the operator as a process.
+
+The operator runs exactly as in its pod (`python -m awsorg_operator`), authenticated as the
+ServiceAccount the Helm chart creates, bound to the chart's own ClusterRole and Role: what
+these tests prove, the chart's RBAC is enough for.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from awsorg_devstack import Operator, install_crd_and_rbac
+from awsorg_devstack import wait_for as devstack_wait_for
+from awsorg_devstack.stack import WaitTimeoutError
+from awsorg_emulator import (
+    AUDIT_ACCOUNT_ID,
+    MANAGEMENT_ACCOUNT_ID,
+    EmulatorControl,
+    EmulatorProcess,
+)
+from awsorg_localcluster import LocalControlPlane
+
+MGMT, AUDIT = MANAGEMENT_ACCOUNT_ID, AUDIT_ACCOUNT_ID
+RESYNC_SECONDS = 4  # short, so drift tests see the periodic re-check quickly
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    try:
+        return devstack_wait_for(what, check, timeout=timeout)
+    except WaitTimeoutError as e:
+        pytest.fail(str(e))
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[LocalControlPlane]:
+    with LocalControlPlane() as cp:
+        yield cp
+
+
+@pytest.fixture(scope="session")
+def operator_kubeconfig(cluster: LocalControlPlane) -> Path:
+    return install_crd_and_rbac(cluster)
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    with EmulatorProcess(log_path=log) as process:
+        yield process
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+class Kube:
+    """kubectl as a user would type it, with the admin kubeconfig."""
+
+    def __init__(self, cluster: LocalControlPlane) -> None:
+        self.cluster = cluster
+
+    def __call__(
+        self, *args: str, check: bool = True, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.cluster.kubectl(*args, check=check, input=input)
+
+    def apply(self, manifest: dict[str, Any] | Path) -> subprocess.CompletedProcess[str]:
+        if isinstance(manifest, Path):
+            return self("apply", "-f", str(manifest))
+        return self("apply", "-f", "-", input=json.dumps(manifest))
+
+    def get(self, name: str) -> dict[str, Any]:
+        return json.loads(self("get", "amoc", name, "-o", "json").stdout)  # type: ignore[no-any-return]
+
+    def condition(self, name: str, type_: str = "Ready") -> dict[str, Any]:
+        conditions = self.get(name).get("status", {}).get("conditions", [])
+        return next((c for c in conditions if c["type"] == type_), {})
+
+    def wait_reason(
+        self, name: str, reason: str, type_: str = "Ready", timeout: float = 60
+    ) -> dict[str, Any]:
+        return wait_for(  # type: ignore[no-any-return]
+            f"{type_} reason {reason} on {name}",
+            lambda: (c := self.condition(name, type_)).get("reason") == reason and c,
+            timeout=timeout,
+        )
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        out = self(
+            "get",
+            "events",
+            "-A",
+            "--field-selector",
+            f"involvedObject.name={name},involvedObject.kind=AuditManagerOrgConfig",
+            "-o",
+            "json",
+        ).stdout
+        return json.loads(out)["items"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def kube(cluster: LocalControlPlane) -> Kube:
+    return Kube(cluster)
+
+
+@pytest.fixture
+def control(emulator: EmulatorProcess) -> EmulatorControl:
+    emulator.control.reset(seed="existing-customer", maintenance_mode=True)
+    return emulator.control
+
+
+@pytest.fixture
+def operator(
+    request: pytest.FixtureRequest,
+    cluster: LocalControlPlane,
+    kube: Kube,
+    operator_kubeconfig: Path,
+    emulator: EmulatorProcess,
+    control: EmulatorControl,
+    tmp_path: Path,
+) -> Iterator[Operator]:
+    op = Operator(
+        operator_kubeconfig,
+        emulator.endpoint_url,
+        tmp_path / "operator.log",
+        {
+            "AWSORG_RESYNC_SECONDS": str(RESYNC_SECONDS),
+            "AWSORG_LOG_FORMAT": "full",
+            "AWSORG_VERBOSE": "true",
+        },
+    )
+    op.start()
+    try:
+        yield op
+    finally:
+        failed = getattr(request.node, "report_call", None)
+        if failed is not None and failed.failed:
+            print("\n--- operator log ---\n" + op.log_tail(120))
+            print("\n--- kube-apiserver log ---\n" + cluster.log_tail("kube-apiserver", 40))
+            print("\n--- emulator calls ---")
+            for c in control.calls()[-40:]:
+                print(c)
+            print("\n--- resources ---\n" + kube("get", "amoc", "-o", "yaml", check=False).stdout)
+        _delete_all(kube, op)
+        op.stop()
+
+
+def _delete_all(kube: Kube, op: Operator) -> None:
+    """Leaves the cluster empty for the next test, with the operator's help where it can."""
+    kube("delete", "amoc", "--all", "--wait=false", check=False)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not kube("get", "amoc", "-o", "name", check=False).stdout.strip():
+            return
+        time.sleep(0.25)
+    # A resource whose deletion waits on AWS (by design) must not leak into the next test.
+    for name in kube("get", "amoc", "-o", "name", check=False).stdout.split():
+        kube("patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}', check=False)

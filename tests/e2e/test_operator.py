@@ -1,0 +1,295 @@
+"""The operator through a real API server, driven with kubectl as users drive it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from awsorg_devstack import REPO, Operator
+from awsorg_emulator import WORKLOADS_ACCOUNT_ID, EmulatorControl
+from awsorg_localcluster import LocalControlPlane
+from tests.e2e.conftest import AUDIT, MGMT, Kube, wait_for
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLE = REPO / "examples" / "adopt-existing.yaml"
+NAME = "my-organization"
+REGIONS = ["us-east-1", "eu-west-1"]
+MUTATING = ("Register", "Deregister", "Enable", "Disable", "Update")
+
+
+def amoc(
+    name: str = NAME, annotations: dict[str, str] | None = None, **spec: Any
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "awsorg.io/v1alpha1",
+        "kind": "AuditManagerOrgConfig",
+        "metadata": {"name": name, "annotations": annotations or {}},
+        "spec": spec,
+    }
+
+
+def writes(control: EmulatorControl) -> list[tuple[str, str]]:
+    return [
+        (c["operation"], c["region"])
+        for c in control.calls()
+        if c["operation"].startswith(MUTATING)
+    ]
+
+
+def admin_in(control: EmulatorControl, region: str) -> str | None:
+    return control.state()["auditManager"][region]["adminAccountID"]
+
+
+def trusted(control: EmulatorControl) -> bool:
+    return "auditmanager.amazonaws.com" in control.state()["trustedAccess"]
+
+
+def aws(control: EmulatorControl, service: str) -> Any:
+    return boto3.client(
+        service,
+        region_name="us-east-1",  # type: ignore[call-overload]
+        endpoint_url=control.endpoint_url,
+        aws_access_key_id=MGMT,
+        aws_secret_access_key="x",
+    )
+
+
+def test_apply_the_example_and_wait_for_ready(
+    kube: Kube, operator: Operator, control: EmulatorControl
+) -> None:
+    kube.apply(EXAMPLE)
+    kube("wait", "--for=condition=Ready", f"amoc/{NAME}", "--timeout=60s")
+    status = kube.get(NAME)["status"]
+    assert status["organizationID"] == control.state()["organization"]["id"]  # type: ignore[index]
+    assert status["managementAccountID"] == MGMT
+    assert (status["trustedAccess"], status["delegatedAdminAccountID"]) == ("Enabled", AUDIT)
+    assert [
+        (r["region"], r["accountStatus"], r["delegatedAdminAccountID"]) for r in status["regions"]
+    ] == [(r, "ACTIVE", AUDIT) for r in REGIONS]
+    assert status["observedGeneration"] == kube.get(NAME)["metadata"]["generation"]
+    assert writes(control) == [], "adopting an existing setup changes nothing"
+    table = kube("get", "amoc", "-o", "wide").stdout
+    assert "Enabled" in table and AUDIT in table and "True" in table and "Reconciled" in table
+
+
+def test_a_new_region_in_maintenance_mode_fails_alone(
+    kube: Kube, operator: Operator, control: EmulatorControl
+) -> None:
+    kube.apply(
+        amoc(
+            trustedAccess="Enabled",
+            delegatedAdminAccountID=AUDIT,
+            regions=[*REGIONS, "ap-southeast-2"],
+        )
+    )
+    ready = kube.wait_reason(NAME, "MaintenanceMode")
+    assert "maintenance mode" in ready["message"]
+    regions = {r["region"]: r for r in kube.get(NAME)["status"]["regions"]}
+    assert regions["us-east-1"]["delegatedAdminAccountID"] == AUDIT
+    assert "maintenance mode" in regions["ap-southeast-2"]["message"]
+    assert any(e["reason"] == "MaintenanceMode" for e in kube.events(NAME))
+
+
+def test_changing_the_admin_needs_the_annotation(
+    kube: Kube, operator: Operator, control: EmulatorControl
+) -> None:
+    control.configure(maintenance_mode=False)
+    kube.apply(
+        amoc(trustedAccess="Enabled", delegatedAdminAccountID=WORKLOADS_ACCOUNT_ID, regions=REGIONS)
+    )
+    blocked = kube.wait_reason(NAME, "AdminChangeBlocked")
+    assert "awsorg.io/allow-admin-change" in blocked["message"]
+    assert writes(control) == [] and admin_in(control, "us-east-1") == AUDIT
+    kube("annotate", "amoc", NAME, "awsorg.io/allow-admin-change=true")
+    kube.wait_reason(NAME, "Reconciled")
+    assert all(admin_in(control, r) == WORKLOADS_ACCOUNT_ID for r in REGIONS)
+    reasons = [e["reason"] for e in kube.events(NAME)]
+    assert "DeregisterOrganizationAdminAccount" in reasons
+    assert "RegisterOrganizationAdminAccount" in reasons
+
+
+def test_switching_to_disabled(kube: Kube, operator: Operator, control: EmulatorControl) -> None:
+    kube.apply(EXAMPLE)
+    kube.wait_reason(NAME, "Reconciled")
+    kube.apply(
+        amoc(
+            annotations={"awsorg.io/allow-admin-change": "true"},
+            trustedAccess="Disabled",
+            regions=REGIONS,
+        )
+    )
+    wait_for(
+        "trusted access disabled and Ready",
+        lambda: (
+            not trusted(control)
+            and kube.condition(NAME).get("status") == "True"
+            and kube.get(NAME)["status"]["trustedAccess"] == "Disabled"
+        ),
+    )
+    assert "config.amazonaws.com" in control.state()["trustedAccess"]
+
+
+@pytest.mark.parametrize(("policy", "corrected"), [("Manage", True), ("Observe", False)])
+def test_drift_behind_the_operators_back(
+    kube: Kube, operator: Operator, control: EmulatorControl, policy: str, corrected: bool
+) -> None:
+    kube.apply(
+        amoc(
+            trustedAccess="Enabled",
+            delegatedAdminAccountID=AUDIT,
+            regions=REGIONS,
+            kmsKey="DEFAULT",
+            managementPolicy=policy,
+        )
+    )
+    kube.wait_reason(NAME, "Reconciled")
+    key = "arn:aws:kms:us-east-1:123456789012:key/changed-by-hand"
+    aws(control, "auditmanager").update_settings(kmsKey=key)
+    wait_for(
+        "a Drifted event",
+        lambda: any(e["reason"] == "Drifted" and key in e["message"] for e in kube.events(NAME)),
+    )
+    if corrected:
+        wait_for(
+            "the key set back",
+            lambda: control.state()["auditManager"]["us-east-1"]["kmsKey"] == "DEFAULT",
+        )
+        kube.wait_reason(NAME, "Reconciled")
+    else:
+        kube.wait_reason(NAME, "Drifted")
+        assert control.state()["auditManager"]["us-east-1"]["kmsKey"] == key
+        assert writes(control) == [("UpdateSettings", "us-east-1")], "only our own drift"
+
+
+def test_a_second_resource_for_the_same_organization_conflicts(
+    kube: Kube, operator: Operator, control: EmulatorControl
+) -> None:
+    kube.apply(EXAMPLE)
+    kube.wait_reason(NAME, "Reconciled")
+    kube.apply(amoc("second", trustedAccess="Disabled"))
+    conflict = kube.wait_reason("second", "Conflict")
+    assert NAME in conflict["message"]
+    assert trusted(control) and writes(control) == []
+    assert kube.condition(NAME)["reason"] == "Reconciled"
+
+
+def test_two_resources_created_at_once_settle_on_the_older(
+    kube: Kube, operator: Operator, control: EmulatorControl
+) -> None:
+    both = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            amoc("first", trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=REGIONS),
+            amoc("second", trustedAccess="Disabled"),
+        ],
+    }
+    kube.apply(both)
+    kube.wait_reason("first", "Reconciled")
+    kube.wait_reason("second", "Conflict")
+    assert trusted(control) and writes(control) == []
+
+
+@pytest.mark.parametrize(("policy", "kept"), [("Retain", True), ("Delete", False)])
+def test_deletion_honours_the_policy(
+    kube: Kube, operator: Operator, control: EmulatorControl, policy: str, kept: bool
+) -> None:
+    kube.apply(
+        amoc(
+            trustedAccess="Enabled",
+            delegatedAdminAccountID=AUDIT,
+            regions=REGIONS,
+            deletionPolicy=policy,
+        )
+    )
+    kube.wait_reason(NAME, "Reconciled")
+    kube("delete", "amoc", NAME, "--timeout=60s")
+    assert kube("get", "amoc", NAME, check=False).returncode != 0
+    assert (admin_in(control, "us-east-1") == AUDIT) is kept
+    assert trusted(control) is kept
+
+
+def test_killed_mid_way_the_operator_converges_without_doing_anything_twice(
+    kube: Kube, operator: Operator, control: EmulatorControl
+) -> None:
+    control.reset(seed="empty", maintenance_mode=False)
+    # Slow Audit Manager down so the kill lands in the middle of the work.
+    control.add_fault(
+        "latency", service="auditmanager", operation="RegisterAccount", count=2, latency_seconds=2.0
+    )
+    kube.apply(amoc(trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=REGIONS))
+    wait_for(
+        "the first registration",
+        lambda: ("RegisterAccount", "us-east-1") in writes(control),
+        timeout=30,
+    )
+    operator.kill()
+    operator.start()
+    kube.wait_reason(NAME, "Reconciled")
+    registrations = [w for w in writes(control) if w[0] == "RegisterAccount"]
+    assert sorted(registrations) == sorted(("RegisterAccount", r) for r in REGIONS)
+    assert all(admin_in(control, r) == AUDIT for r in REGIONS)
+
+
+def test_the_api_server_restarts_under_the_operator(
+    kube: Kube, operator: Operator, control: EmulatorControl, cluster: LocalControlPlane
+) -> None:
+    kube.apply(EXAMPLE)
+    kube.wait_reason(NAME, "Reconciled")
+    cluster.restart_apiserver()
+    kube.apply(
+        amoc(
+            trustedAccess="Enabled",
+            delegatedAdminAccountID=AUDIT,
+            regions=[*REGIONS, "ap-southeast-2"],
+        )
+    )
+    kube.wait_reason(NAME, "MaintenanceMode", timeout=120)
+
+
+INVALID = [
+    (
+        "11-digit admin",
+        {"trustedAccess": "Enabled", "delegatedAdminAccountID": "12345678901"},
+        "spec.delegatedAdminAccountID in body should match '^[0-9]{12}$'",
+    ),
+    (
+        "unknown field",
+        {"trustedAccess": "Enabled", "surprise": True},
+        'unknown field "spec.surprise"',
+    ),
+    (
+        "trustedAccess Maybe",
+        {"trustedAccess": "Maybe"},
+        'spec.trustedAccess: Unsupported value: "Maybe": supported values: "Enabled", "Disabled"',
+    ),
+    (
+        "admin with trusted access disabled",
+        {"trustedAccess": "Disabled", "delegatedAdminAccountID": "111111111111"},
+        "delegatedAdminAccountID requires trustedAccess: Enabled",
+    ),
+    (
+        "duplicated Region",
+        {"trustedAccess": "Enabled", "regions": ["us-east-1", "us-east-1"]},
+        'spec.regions[1]: Duplicate value: "us-east-1"',
+    ),
+    (
+        "empty Region list",
+        {"trustedAccess": "Enabled", "regions": []},
+        "spec.regions: Invalid value: 0: spec.regions in body should have at least 1 items",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "spec", "message"), INVALID, ids=[c[0] for c in INVALID])
+def test_the_api_server_refuses_bad_resources_with_a_clear_message(
+    kube: Kube, case: str, spec: dict[str, Any], message: str
+) -> None:
+    done = kube("apply", "-f", "-", input=json.dumps(amoc("bad", **spec)), check=False)
+    assert done.returncode != 0
+    assert message in done.stderr, done.stderr
+    assert kube("get", "amoc", "bad", check=False).returncode != 0

@@ -1,0 +1,45 @@
+"""One control plane for the harness tests; its logs are attached to any failure."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator
+from typing import TypeVar
+
+import pytest
+
+from awsorg_localcluster import LocalControlPlane
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[LocalControlPlane]:
+    with LocalControlPlane() as cp:
+        yield cp
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed and report.when == "call":
+        cp = getattr(item, "funcargs", {}).get("control_plane")
+        if isinstance(cp, LocalControlPlane) and cp.running:
+            report.sections.append(("control plane logs", cp.diagnostics()))
+    return report
+
+
+def wait_until(
+    probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.2
+) -> T:
+    """Call ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not true within {timeout}s")
+        time.sleep(interval)  # a poll interval, bounded by the deadline
