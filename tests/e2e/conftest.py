@@ -28,7 +28,7 @@ from awsorg_emulator import (
 from awsorg_localcluster import LocalControlPlane
 
 MGMT, AUDIT = MANAGEMENT_ACCOUNT_ID, AUDIT_ACCOUNT_ID
-RESYNC_SECONDS = 4  # short, so drift tests see the periodic re-check quickly
+RESYNC_SECONDS = 10  # the chart's minimum; drift tests wait for the re-check
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
@@ -133,10 +133,11 @@ def operator(
         operator_kubeconfig,
         emulator.endpoint_url,
         tmp_path / "operator.log",
+        # Helm values: the chart turns them into the operator's settings.
         {
-            "AWSORG_RESYNC_SECONDS": str(RESYNC_SECONDS),
-            "AWSORG_LOG_FORMAT": "full",
-            "AWSORG_VERBOSE": "true",
+            "operator.resyncSeconds": str(RESYNC_SECONDS),
+            "operator.logFormat": "full",
+            "operator.verbose": "true",
         },
     )
     op.start()

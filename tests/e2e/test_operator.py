@@ -72,6 +72,12 @@ def test_apply_the_example_and_wait_for_ready(
     ] == [(r, "ACTIVE", AUDIT) for r in REGIONS]
     assert status["observedGeneration"] == kube.get(NAME)["metadata"]["generation"]
     assert writes(control) == [], "adopting an existing setup changes nothing"
+    metrics = operator.metrics()
+    assert (
+        'awsorg_aws_api_calls_total{operation="GetAccountStatus",outcome="ok",'
+        'service="auditmanager"}' in metrics
+    )
+    assert "awsorg_reconcile_duration_seconds_count" in metrics
     table = kube("get", "amoc", "-o", "wide").stdout
     assert "Enabled" in table and AUDIT in table and "True" in table and "Reconciled" in table
 

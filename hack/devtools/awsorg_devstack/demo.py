@@ -53,17 +53,17 @@ def run(logs: Path) -> None:
         say("Starting the AWS emulators: an organization already using Audit Manager")
         with EmulatorProcess(log_path=logs / "aws-emulator.log") as aws:
             state = aws.control.state()
-            print(
-                json.dumps(
-                    {"organization": state["organization"], "auditManager": state["auditManager"]},
-                    indent=2,
+            organization = state["organization"]
+            for account in organization["accounts"] if organization else []:
+                print(f"  account {account['id']} ({account['name']})")
+            for region, am in state["auditManager"].items():
+                print(
+                    f"  Audit Manager in {region}: delegated administrator {am['adminAccountID']}"
                 )
-            )
             say("Installing the CRD and the Helm chart's RBAC; starting the operator")
             kubeconfig = install_crd_and_rbac(cp)
-            operator = Operator(
-                kubeconfig, aws.endpoint_url, logs / "operator.log", {"AWSORG_RESYNC_SECONDS": "5"}
-            )
+            values = {"operator.resyncSeconds": "10"}  # the chart's minimum, for a short demo
+            operator = Operator(kubeconfig, aws.endpoint_url, logs / "operator.log", values)
             operator.start()
             try:
                 demo(cp, aws, operator)
@@ -77,8 +77,8 @@ def demo(cp: LocalControlPlane, aws: EmulatorProcess, operator: Operator) -> Non
     show(cp, "wait", "--for=condition=Ready", f"amoc/{NAME}", "--timeout=90s")
     show(cp, "get", "amoc", "-o", "wide")
     say("Its status: what the operator observed in AWS")
-    show(cp, "get", "amoc", NAME, "-o", "jsonpath={.status}")
-    print()
+    status = json.loads(cp.kubectl("get", "amoc", NAME, "-o", "json").stdout)["status"]
+    print(json.dumps(status, indent=2))
 
     say(f"Behind the operator's back: the KMS key in us-east-1 becomes {DRIFTED_KEY}")
     am = boto3.client(

@@ -45,13 +45,15 @@ def wait_for(
 
 
 def render_chart(*args: str) -> list[dict[str, Any]]:
-    out = subprocess.run(
+    done = subprocess.run(
         [str(tool_path("helm")), "template", RELEASE, str(CHART), "--namespace", NAMESPACE, *args],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
-    ).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"helm template {' '.join(args)} failed:\n{done.stderr}")
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
 
 def install_crd_and_rbac(cp: LocalControlPlane) -> Path:
@@ -71,36 +73,56 @@ def install_crd_and_rbac(cp: LocalControlPlane) -> Path:
     return kubeconfig
 
 
+def chart_env(values: Mapping[str, str]) -> dict[str, str]:
+    """The operator container's environment in the chart's Deployment, rendered with `values`
+    (`--set` paths); the downward API fields are filled in as the kubelet would."""
+    sets = [arg for path, value in values.items() for arg in ("--set", f"{path}={value}")]
+    (deployment,) = [d for d in render_chart(*sets) if d["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    downward = {"metadata.namespace": NAMESPACE, "metadata.name": f"{RELEASE}-local"}
+    env = {}
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = str(var["value"])
+        else:
+            env[var["name"]] = downward[var["valueFrom"]["fieldRef"]["fieldPath"]]
+    return env
+
+
 class Operator:
-    """The operator process: `python -m awsorg_operator`, the image's entry point."""
+    """The operator process as the chart's pod runs it: the image's entry point, with the
+    environment the chart's Deployment sets for the given values. Only what a pod gets from
+    outside the chart is added: the API server connection (a pod's ServiceAccount token) and
+    AWS credentials (IRSA or Pod Identity in a pod)."""
 
     def __init__(
         self,
         kubeconfig: Path,
         aws_endpoint_url: str,
         log_path: Path,
-        settings: Mapping[str, str] | None = None,
+        values: Mapping[str, str] | None = None,
         aws_account_id: str = "123456789012",
     ) -> None:
         self.metrics_port, self.health_port = free_ports(2)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KUBE"))}
+        chart_values = {
+            "aws.endpointURL": aws_endpoint_url,
+            "aws.region": "us-east-1",
+            "operator.metricsPort": str(self.metrics_port),
+            "operator.healthPort": str(self.health_port),
+            **(values or {}),
+        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS", "KUBE", "POD_"))}
+        env.update(chart_env(chart_values))
         env.update(
             {
                 "KUBECONFIG": str(kubeconfig),
-                "AWS_ENDPOINT_URL": aws_endpoint_url,
                 # The emulator reads a 12-digit access key as the caller's account.
                 "AWS_ACCESS_KEY_ID": aws_account_id,
                 "AWS_SECRET_ACCESS_KEY": "not-a-secret",
-                "AWS_REGION": "us-east-1",
-                "POD_NAMESPACE": NAMESPACE,  # as the chart sets it: where Events go
-                "AWSORG_METRICS_PORT": str(self.metrics_port),
-                "AWSORG_HEALTH_PORT": str(self.health_port),
-                **(settings or {}),
             }
         )
-        self.process = ManagedProcess(
-            "operator", [sys.executable, "-m", "awsorg_operator"], log_path, env=env
-        )
+        entry_point = Path(sys.executable).parent / "awsorg-operator"
+        self.process = ManagedProcess("operator", [str(entry_point)], log_path, env=env)
 
     @property
     def log_path(self) -> Path:
