@@ -88,4 +88,7 @@ def _classify_client_error(operation: str, error: ClientError) -> AwsFailure:
         return failure("InvalidDelegatedAdmin", Retry.NEVER)
     if code == "ConstraintViolationException":
         return failure("ConstraintViolation", Retry.NEVER)
-    return failure("AwsError", Retry.NEVER)
+    if code == "ValidationException":
+        return failure("ValidationFailed", Retry.NEVER)
+    # Any other refusal: retrying the same call will not change the answer.
+    return failure("AwsRefused", Retry.NEVER)

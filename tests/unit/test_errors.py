@@ -1,0 +1,52 @@
+"""AWS errors become a condition reason and a retry policy."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from awsorg_operator.aws.errors import Retry, classify
+
+pytestmark = pytest.mark.unit
+
+
+def client_error(code: str, message: str = "m", status: int = 400) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "Op",
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "retry"),
+    [
+        (client_error("ThrottlingException", status=429), "Throttled", Retry.SOON),
+        (client_error("TooManyRequestsException"), "Throttled", Retry.SOON),
+        (client_error("ConcurrentModificationException"), "ConcurrentModification", Retry.SOON),
+        (client_error("InternalServerException", status=500), "AwsError", Retry.SOON),
+        (client_error("SomethingNew", status=503), "AwsError", Retry.SOON),
+        (client_error("AccessDeniedException", status=403), "AccessDenied", Retry.SLOWLY),
+        (
+            client_error("ValidationException", "AWS Audit Manager is now in maintenance mode. As"),
+            "MaintenanceMode",
+            Retry.NEVER,
+        ),
+        (
+            client_error("ValidationException", "Cannot change delegated Admin"),
+            "ValidationFailed",
+            Retry.NEVER,
+        ),
+        (client_error("AWSOrganizationsNotInUseException"), "OrganizationNotFound", Retry.NEVER),
+        (client_error("AccountNotFoundException"), "InvalidDelegatedAdmin", Retry.NEVER),
+        (client_error("ConstraintViolationException"), "ConstraintViolation", Retry.NEVER),
+        (client_error("SomethingNew"), "AwsRefused", Retry.NEVER),
+        (EndpointConnectionError(endpoint_url="http://x"), "AwsError", Retry.SOON),
+    ],
+)
+def test_classify(error: Exception, reason: str, retry: Retry) -> None:
+    failure = classify("Op", error)
+    assert (failure.reason, failure.retry) == (reason, retry)
+    assert failure.describe().startswith("Op: ")
