@@ -5,13 +5,13 @@ Handlers are sync on purpose: boto3 blocks, and kopf runs sync handlers in threa
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
@@ -26,6 +26,7 @@ from awsorg_operator.reconciler import Claim, Outcome, Reconciler, Resource, utc
 from awsorg_operator.settings import Settings
 
 CLAIMS_KEY = "all"
+KOPF_PREFIX = "kopf.awsorg.io"
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
@@ -36,19 +37,17 @@ def backoff(retry: Retry, attempt: int) -> float:
 
 
 class _Locks:
-    """One lock per resource: the timer must not run beside a change handler."""
+    """One lock per resource: the timer must not run beside a change handler. Only the event
+    loop touches these, so they need no lock of their own."""
 
     def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    def __call__(self, uid: str) -> threading.Lock:
-        with self._guard:
-            return self._locks[uid]
+    def __call__(self, uid: str) -> asyncio.Lock:
+        return self._locks[uid]
 
     def forget(self, uid: str) -> None:
-        with self._guard:
-            self._locks.pop(uid, None)
+        self._locks.pop(uid, None)
 
 
 def to_resource(body: kopf.Body) -> Resource:
@@ -79,7 +78,6 @@ def to_claim(body: kopf.Body) -> Claim:
         uid=body.metadata.uid or "",
         created=str(body.metadata.creation_timestamp or ""),
         organization_id=status.get("organizationID"),
-        reported=bool(status.get("conditions")),
     )
 
 
@@ -119,9 +117,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     @kopf.on.resume(*resource, id="reconcile", registry=registry)
     @kopf.on.create(*resource, id="reconcile", registry=registry)
     @kopf.on.update(*resource, id="reconcile", registry=registry)
-    def reconcile(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
-        with locks(body.metadata.uid or ""):
-            _run(lambda res: reconciler.reconcile(res, _claims(kw)), body, patch, kw, logger)
+    async def reconcile(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
+        async with locks(body.metadata.uid or ""):
+            await _run(reconciler.reconcile, body, patch, kw, logger, temporary=set(Retry))
 
     @kopf.timer(
         *resource,
@@ -130,30 +128,31 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         initial_delay=settings.resync_seconds,
         registry=registry,
     )
-    def recheck(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
+    async def recheck(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
         lock = locks(body.metadata.uid or "")
-        if not lock.acquire(blocking=False):
+        if lock.locked():
             return  # a change handler is reconciling this resource right now
-        try:
-            _run(lambda res: reconciler.reconcile(res, _claims(kw)), body, patch, kw, logger)
-        finally:
-            lock.release()
+        async with lock:
+            # Only short retries here: a slow one is the change handler's to keep, and a
+            # second backoff stream would double the calls to AWS.
+            await _run(reconciler.reconcile, body, patch, kw, logger, temporary={Retry.SOON})
 
     @kopf.on.delete(*resource, id="delete", registry=registry)
-    def delete(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
+    async def delete(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
         uid = body.metadata.uid or ""
-        with locks(uid):
-            _run(lambda res: reconciler.delete(res, _claims(kw)), body, patch, kw, logger)
+        async with locks(uid):
+            await _run(reconciler.delete, body, patch, kw, logger, temporary=set(Retry))
         locks.forget(uid)
 
 
 def _configure_kopf(s: kopf.OperatorSettings) -> None:
     s.persistence.finalizer = FINALIZER
     # Progress and diff-base live in annotations: the structural schema would prune
-    # kopf's own status fields, and status is ours.
-    s.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    # kopf's own status fields, and status is ours. Not under `awsorg.io/`: kopf leaves its
+    # own prefix out of the diff, and awsorg.io/allow-admin-change must trigger a reconcile.
+    s.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
     s.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
+        prefix=KOPF_PREFIX, key="last-handled-configuration"
     )
     # A watch that goes silent (a dropped connection, an API server restart) is renewed.
     s.watching.server_timeout = 270
@@ -165,27 +164,25 @@ def _configure_kopf(s: kopf.OperatorSettings) -> None:
     s.execution.max_workers = 8
 
 
-def _claims(kw: Mapping[str, Any]) -> list[Claim]:
-    # kopf passes each index as a keyword named after its function.
-    index: kopf.Index[str, Claim] = kw["claims"]
-    return list(index.get(CLAIMS_KEY, []))
-
-
-def _run(
-    step: Callable[[Resource], Outcome],
+async def _run(
+    step: Callable[[Resource, list[Claim]], Outcome],
     body: kopf.Body,
     patch: kopf.Patch,
     kw: Mapping[str, Any],
     logger: Logger,
+    temporary: set[Retry],
 ) -> None:
-    retry = int(kw.get("retry", 0))
     try:
         res = to_resource(body)
     except ValidationError as e:
         _invalid_spec(body, patch, e)
         return
+    # The index is read here, on the event loop that updates it; the thread gets a copy.
+    index: kopf.Index[str, Claim] = kw["claims"]
+    claims = list(index.get(CLAIMS_KEY, []))
     started = time.monotonic()
-    outcome: Outcome = step(res)
+    # boto3 blocks: the reconcile runs in a thread, with short AWS timeouts.
+    outcome = await asyncio.to_thread(step, res, claims)
     metrics.RECONCILE_DURATION.labels("ok" if outcome.retry is None else "retry").observe(
         time.monotonic() - started
     )
@@ -195,25 +192,28 @@ def _run(
     ready = outcome.status.condition(READY)
     if ready:
         logger.info("Ready=%s %s: %s", ready.status, ready.reason, ready.message)
-    if outcome.retry is not None:
-        raise kopf.TemporaryError(
-            ready.message if ready else "retrying", delay=backoff(outcome.retry, retry)
-        )
-    if not outcome.done:
-        raise kopf.TemporaryError("deletion is not finished", delay=backoff(Retry.SLOWLY, retry))
+    if outcome.retry in temporary:
+        assert outcome.retry is not None
+        delay = backoff(outcome.retry, int(kw.get("retry", 0)))
+        raise kopf.TemporaryError(ready.message if ready else "retrying", delay=delay)
 
 
 def _invalid_spec(body: kopf.Body, patch: kopf.Patch, error: ValidationError) -> None:
     # The CRD schema refuses this before it reaches us; this guards older stored objects.
     message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
     now = utcnow()
-    previous: Iterable[Any] = _status(body.status).conditions
+    previous = _status(body.status).conditions
     generation = int(body.metadata.get("generation", 0))
     conditions = [
         set_condition(previous, t, "False", "InvalidSpec", message, generation, now)
         for t in (READY, SYNCED)
     ]
-    patch.setdefault("status", {})["conditions"] = [
-        c.model_dump(by_alias=True, exclude_none=True) for c in conditions
-    ]
-    kopf.event(body, type="Warning", reason="InvalidSpec", message=message)
+    patch.setdefault("status", {}).update(
+        {
+            "observedGeneration": generation,
+            "conditions": [c.model_dump(by_alias=True, exclude_none=True) for c in conditions],
+        }
+    )
+    old = next((c for c in previous if c.type == READY), None)
+    if old is None or old.message != message:  # once, not at every re-check
+        kopf.event(body, type="Warning", reason="InvalidSpec", message=message)

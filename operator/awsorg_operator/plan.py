@@ -89,16 +89,24 @@ def plan_deletion(desired: Desired, observed: Observed) -> Plan:
         for r in _views(observed, desired)
         if ours is not None and r.admin_account_id == ours
     ]
-    notes: list[str] = []
-    others = observed.org_delegated_admins - {ours}
-    if observed.trusted_access and others:
-        notes.append(
-            f"trusted access left enabled: delegated administrator "
-            f"{', '.join(sorted(others))} is not managed by this resource"
+    others = sorted(observed.org_delegated_admins - {ours})
+    if not observed.trusted_access:
+        return Plan(actions=tuple(actions))
+    if others or observed.admins_elsewhere:
+        kept = others or sorted(set(observed.admins_elsewhere.values()))
+        where = _where(observed.admins_elsewhere)
+        note = (
+            f"trusted access left enabled: delegated administrator {', '.join(kept)} is "
+            f"still registered{where}, and this resource does not manage it"
         )
-    elif observed.trusted_access and not observed.region_failures():
+        return Plan(actions=tuple(actions), notes=(note,))
+    if not observed.region_failures():
         actions.append(Action(Op.DISABLE_TRUSTED_ACCESS, "disable trusted access"))
-    return Plan(actions=tuple(actions), notes=tuple(notes))
+    return Plan(actions=tuple(actions))
+
+
+def _where(admins_elsewhere: dict[str, str]) -> str:
+    return f" in {', '.join(sorted(admins_elsewhere))}" if admins_elsewhere else ""
 
 
 def _views(observed: Observed, desired: Desired) -> list[RegionView]:
@@ -117,8 +125,10 @@ def _plan_enabled(desired: Desired, observed: Observed) -> Plan:
             blockers.append(blocker)
         if view.account_status is AccountStatus.PENDING_ACTIVATION:
             pending.append(view.region)
-    if not observed.trusted_access and not any(a.registers_admin for a in actions):
-        actions.insert(0, Action(Op.ENABLE_TRUSTED_ACCESS, "trusted access is disabled"))
+    if not observed.trusted_access:
+        # Last: Audit Manager's own register call enables trusted access as it should (the
+        # act step then skips this); when there is none, or it failed, Organizations does.
+        actions.append(Action(Op.ENABLE_TRUSTED_ACCESS, "trusted access is disabled"))
     return Plan(actions=tuple(actions), blockers=tuple(blockers), pending=tuple(pending))
 
 
@@ -172,6 +182,13 @@ def _plan_region(desired: Desired, view: RegionView) -> tuple[list[Action], Bloc
 
 
 def _plan_disabled(desired: Desired, observed: Observed) -> Plan:
+    if not observed.trusted_access:
+        return Plan()
+    # AWS refuses to disable trusted access while any Region has an administrator. Unless all
+    # of them can go, deregister none: a removal that cannot reach the goal is pure loss.
+    blocker = _admins_out_of_reach(desired, observed)
+    if blocker:
+        return Plan(blockers=(blocker,))
     actions: list[Action] = []
     blockers: list[Blocker] = []
     for view in _views(observed, desired):
@@ -179,25 +196,38 @@ def _plan_disabled(desired: Desired, observed: Observed) -> Plan:
         if have is None:
             continue
         if desired.allow_admin_change:
-            actions.append(
-                Action(
-                    Op.DEREGISTER_ADMIN,
-                    f"{view.region}: delegated administrator {have} is registered",
-                    region=view.region,
-                    account_id=have,
-                )
-            )
+            why = f"{view.region}: delegated administrator {have} is registered"
+            actions.append(Action(Op.DEREGISTER_ADMIN, why, region=view.region, account_id=have))
         else:
-            blockers.append(
-                Blocker(
-                    "AdminChangeBlocked", _admin_removal_message(view.region, have), view.region
-                )
-            )
-    # Disabling fails while any administrator is registered, and an unobserved Region might
-    # hold one: only plan it when every Region was seen and every removal is planned.
-    if observed.trusted_access and not blockers and not observed.region_failures():
+            message = _admin_removal_message(view.region, have)
+            blockers.append(Blocker("AdminChangeBlocked", message, view.region))
+    if not blockers:
         actions.append(Action(Op.DISABLE_TRUSTED_ACCESS, "trusted access is enabled"))
     return Plan(actions=tuple(actions), blockers=tuple(blockers))
+
+
+def _admins_out_of_reach(desired: Desired, observed: Observed) -> Blocker | None:
+    if observed.region_failures():
+        return Blocker(
+            "Pending", "waiting to observe every listed Region before disabling trusted access"
+        )
+    if observed.admins_elsewhere:
+        return Blocker(
+            "DelegatedAdminElsewhere",
+            f"a delegated administrator is registered{_where(observed.admins_elsewhere)}, which "
+            "spec.regions does not list; AWS refuses to disable trusted access while any Region "
+            "has one: add those Regions to spec.regions",
+        )
+    seen = {v.admin_account_id for v in _views(observed, desired)}
+    unseen = sorted(observed.org_delegated_admins - seen)
+    if unseen:
+        return Blocker(
+            "DelegatedAdminElsewhere",
+            f"AWS Organizations lists {', '.join(unseen)} as Audit Manager's delegated "
+            "administrator, but no Audit Manager Region shows it; deregister it in AWS "
+            "Organizations first",
+        )
+    return None
 
 
 _REMOVAL_RISK = (

@@ -2,6 +2,7 @@
 
 The same function serves create, update, resume and the periodic re-check; deletion has its
 own entry that shares the steps. Nothing here knows kopf: the handlers translate `Outcome`.
+Status is always reported, also when a step fails.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from awsorg_operator.aws import auditmanager, organizations
 from awsorg_operator.aws.clients import AwsClients, ClientFactory, Identity
 from awsorg_operator.aws.errors import AwsCallError, AwsFailure, Retry
 from awsorg_operator.conditions import READY, SYNCED, set_condition
-from awsorg_operator.plan import Action, Blocker, Desired, Op, Plan, plan, plan_deletion
+from awsorg_operator.plan import Action, Desired, Op, Plan, plan, plan_deletion
 from awsorg_operator.state import Observed, OrgView, RegionFailure, RegionView
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ class Resource:
     def allow_admin_change(self) -> bool:
         return self.annotations.get(ALLOW_ADMIN_CHANGE_ANNOTATION) == "true"
 
+    @property
+    def manages(self) -> bool:
+        return self.spec.management_policy is ManagementPolicy.MANAGE
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -58,8 +63,7 @@ class Claim:
     name: str
     uid: str
     created: str
-    organization_id: str | None
-    reported: bool  # has it reconciled at least once?
+    organization_id: str | None  # None: not known yet
 
     @property
     def seniority(self) -> tuple[str, str]:
@@ -73,12 +77,13 @@ class Event:
     message: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     status: Status
-    events: list[Event] = field(default_factory=list)
-    retry: Retry | None = None  # None: done until something changes or the next re-check
-    done: bool = True  # for deletion: whether the finalizer may go
+    events: list[Event]
+    # None: done until something changes or the next re-check. For a deletion, None also
+    # means the finalizer may go.
+    retry: Retry | None
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,19 @@ class Stop:
     reason: str
     message: str
     retry: Retry | None = None
+
+
+@dataclass
+class _Seen:
+    """What one reconcile saw and did, whatever step it got to."""
+
+    org: OrgView | None = None
+    observed: Observed | None = None
+    failures: dict[str | None, AwsFailure] = field(default_factory=dict)  # None: organization
+    events: list[Event] = field(default_factory=list)
+    stop: Stop | None = None
+    plan: Plan = field(default_factory=Plan)
+    released: bool = False  # deletion: AWS is as the deletionPolicy wants
 
 
 _Cond = tuple[ConditionStatus, str, str]  # status, reason, message
@@ -105,70 +123,60 @@ class Reconciler:
         self._default_region = default_region
         self._now = now
 
-    # -- entry points ----------------------------------------------------------------------
-
     def reconcile(self, res: Resource, claims: Iterable[Claim]) -> Outcome:
-        desired = self._desired(res)
-        aws = self._aws(res)
-        report = _Report(res, desired)
+        desired, seen = self._desired(res), _Seen()
         try:
-            org = organizations.observe_org(aws.sts(), aws.organizations())
-            report.org = org
-            stop = _preflight(res, org) or _conflict(res, org, claims)
-            stop = stop or _check_admin(desired, org, aws)
-            if stop:
-                return report.stopped(stop, self._now())
-            observed = _observe(aws, org, desired.regions)
-            report.observe(observed)
-            first = plan(desired, observed)
-            report.note_drift(first)
-            manage = res.spec.management_policy is ManagementPolicy.MANAGE
-            if manage and first.actions and report.act(aws, first.actions) > 0:
-                # Report what AWS now has, not what we think we did.
-                observed = _observe(aws, org, desired.regions)
-                report.observe(observed)
-                first = plan(desired, observed)
-            return report.planned(first, self._now())
+            self._reconcile(res, desired, list(claims), seen)
         except AwsCallError as e:
-            return report.failed(e.failure, self._now())
+            seen.failures[None] = e.failure
+        return _outcome(res, desired, seen, self._now(), deleting=False)
 
     def delete(self, res: Resource, claims: Iterable[Claim]) -> Outcome:
-        desired = self._desired(res)
-        report = _Report(res, desired)
-        if (
-            res.spec.deletion_policy is DeletionPolicy.RETAIN
-            or res.spec.management_policy is ManagementPolicy.OBSERVE
-        ):
-            why = (
-                "deletionPolicy is Retain"
-                if res.spec.deletion_policy is DeletionPolicy.RETAIN
-                else "managementPolicy is Observe"
-            )
-            return report.deleted(
-                [Event("Normal", "Retained", f"AWS left as it is: {why}")], self._now()
-            )
-        aws = self._aws(res)
+        desired, seen = self._desired(res), _Seen()
         try:
-            org = organizations.observe_org(aws.sts(), aws.organizations())
-            report.org = org
-            conflict = _conflict(res, org, claims)
-            if conflict and conflict.retry is None:
-                return report.deleted([Event("Normal", "Retained", conflict.message)], self._now())
-            stop = _preflight(res, org) or conflict
-            if stop:
-                return report.stopped(stop, self._now(), deleting=True)
-            observed = _observe(aws, org, desired.regions)
-            report.observe(observed)
-            undo = plan_deletion(desired, observed)
-            report.act(aws, undo.actions)
-            if report.failures:
-                return report.planned(undo, self._now(), deleting=True)
-            notes = [Event("Warning", "Retained", n) for n in undo.notes]
-            return report.deleted(notes, self._now())
+            self._delete(res, desired, list(claims), seen)
         except AwsCallError as e:
-            return report.failed(e.failure, self._now(), deleting=True)
+            seen.failures[None] = e.failure
+        return _outcome(res, desired, seen, self._now(), deleting=True)
 
-    # -- helpers ---------------------------------------------------------------------------
+    def _reconcile(self, res: Resource, desired: Desired, claims: list[Claim], seen: _Seen) -> None:
+        aws = self._aws(res)
+        seen.org = org = organizations.observe_org(aws.sts(), aws.organizations())
+        seen.stop = (
+            _preflight(res, org) or _conflict(res, org, claims) or _check_admin(desired, org, aws)
+        )
+        if seen.stop:
+            return
+        scan = not desired.trusted_access  # disabling needs every Region's administrator
+        _observe(aws, org, desired.regions, seen, scan)
+        seen.plan = plan(desired, _observed(seen))
+        seen.events += _drift_events(res, seen.plan)
+        if res.manages and seen.plan.actions and _act(aws, seen.plan.actions, seen):
+            # Report what AWS now has, not what we think we did.
+            _observe(aws, org, desired.regions, seen, scan)
+            seen.plan = plan(desired, _observed(seen))
+
+    def _delete(self, res: Resource, desired: Desired, claims: list[Claim], seen: _Seen) -> None:
+        if res.spec.deletion_policy is DeletionPolicy.RETAIN or not res.manages:
+            why = "deletionPolicy is Retain" if res.manages else "managementPolicy is Observe"
+            seen.events.append(Event("Normal", "Retained", f"AWS left as it is: {why}"))
+            seen.released = True
+            return
+        aws = self._aws(res)
+        seen.org = org = organizations.observe_org(aws.sts(), aws.organizations())
+        conflict = _conflict(res, org, claims)
+        if conflict and conflict.retry is None:  # another resource owns the organization
+            seen.events.append(Event("Normal", "Retained", conflict.message))
+            seen.released = True
+            return
+        seen.stop = _preflight(res, org) or conflict
+        if seen.stop:
+            return
+        _observe(aws, org, desired.regions, seen, scan=True)
+        seen.plan = plan_deletion(desired, _observed(seen))
+        _act(aws, seen.plan.actions, seen)
+        seen.events += [Event("Warning", "Retained", note) for note in seen.plan.notes]
+        seen.released = not seen.failures
 
     def _desired(self, res: Resource) -> Desired:
         return Desired(
@@ -185,10 +193,12 @@ class Reconciler:
         return self._clients.for_identity(identity)
 
 
-# -- observe ---------------------------------------------------------------------------------
+# -- observe and check -----------------------------------------------------------------------
 
 
-def _observe(aws: AwsClients, org: OrgView, regions: Iterable[str]) -> Observed:
+def _observe(
+    aws: AwsClients, org: OrgView, regions: tuple[str, ...], seen: _Seen, scan: bool
+) -> None:
     client = aws.organizations()
     by_region: dict[str, RegionView | RegionFailure] = {}
     for region in regions:
@@ -197,12 +207,37 @@ def _observe(aws: AwsClients, org: OrgView, regions: Iterable[str]) -> Observed:
             by_region[region] = auditmanager.observe_region(aws.auditmanager(region), region)
         except AwsCallError as e:
             by_region[region] = RegionFailure(region, e.failure)
-    return Observed(
+            seen.failures[region] = e.failure
+    trusted = organizations.trusted_access_enabled(client)
+    seen.observed = Observed(
         org=org,
-        trusted_access=organizations.trusted_access_enabled(client),
+        trusted_access=trusted,
         org_delegated_admins=organizations.delegated_admins(client),
         regions=by_region,
+        admins_elsewhere=_admins_elsewhere(aws, regions) if scan and trusted else {},
     )
+
+
+def _admins_elsewhere(aws: AwsClients, listed: tuple[str, ...]) -> dict[str, str]:
+    """Administrators in the Regions the spec does not list (read-only calls)."""
+    found = {}
+    for region in aws.auditmanager_regions():
+        if region in listed:
+            continue
+        try:
+            view = auditmanager.observe_region(aws.auditmanager(region), region)
+        except AwsCallError as e:
+            # A Region we cannot read (not enabled for the account, say) cannot hold one.
+            log.info("not counting %s: %s", region, e.failure.describe())
+            continue
+        if view.admin_account_id:
+            found[region] = view.admin_account_id
+    return found
+
+
+def _observed(seen: _Seen) -> Observed:
+    assert seen.observed is not None
+    return seen.observed
 
 
 def _preflight(res: Resource, org: OrgView) -> Stop | None:
@@ -233,10 +268,9 @@ def _preflight(res: Resource, org: OrgView) -> Stop | None:
 
 def _conflict(res: Resource, org: OrgView, claims: Iterable[Claim]) -> Stop | None:
     """The oldest resource that reaches an organization owns it; the rest only report."""
-    me = Claim(res.name, res.uid, res.created, org.organization.id, True)
+    mine = (res.created, res.name)
     older = sorted(
-        (c for c in claims if c.uid != res.uid and c.seniority < me.seniority),
-        key=lambda c: c.seniority,
+        (c for c in claims if c.uid != res.uid and c.seniority < mine), key=lambda c: c.seniority
     )
     owner = next((c for c in older if c.organization_id == org.organization.id), None)
     if owner:
@@ -245,14 +279,15 @@ def _conflict(res: Resource, org: OrgView, claims: Iterable[Claim]) -> Stop | No
             f"organization {org.organization.id} is managed by AuditManagerOrgConfig "
             f"{owner.name!r}, which is older; this resource makes no AWS changes",
         )
-    # An older resource that has not reported yet may reach the same organization: wait for
-    # it rather than act now and flap later, which is what makes simultaneous creation safe.
-    unknown = next((c for c in older if not c.reported), None)
+    # An older resource that has not reported an organization (not reconciled yet, or failing
+    # before AWS said which) may reach this one: wait for it rather than act and flap later.
+    # This is what makes simultaneous creation safe.
+    unknown = next((c for c in older if c.organization_id is None), None)
     if unknown:
         return Stop(
             "Pending",
-            f"waiting for the older AuditManagerOrgConfig {unknown.name!r} "
-            "to report which organization it manages",
+            f"waiting for the older AuditManagerOrgConfig {unknown.name!r} to report which "
+            "organization it manages (see its conditions)",
             Retry.SOON,
         )
     return None
@@ -276,7 +311,37 @@ def _check_admin(desired: Desired, org: OrgView, aws: AwsClients) -> Stop | None
     return None
 
 
-# -- act and report --------------------------------------------------------------------------
+# -- act -------------------------------------------------------------------------------------
+
+
+def _act(aws: AwsClients, actions: Iterable[Action], seen: _Seen) -> int:
+    """Runs the actions in order and returns how many succeeded. A failed Region stops only
+    its own later actions; disabling trusted access needs every earlier action done."""
+    failed: set[str | None] = set()
+    enabled_by_audit_manager = False
+    succeeded = 0
+    for action in actions:
+        if action.region in failed or (action.op is Op.DISABLE_TRUSTED_ACCESS and failed):
+            continue
+        if action.op is Op.ENABLE_TRUSTED_ACCESS and enabled_by_audit_manager:
+            continue  # registering the administrator enabled it, as AWS documents
+        try:
+            _execute(aws, action)
+        except AwsCallError as e:
+            failed.add(action.region)
+            seen.failures[action.region] = e.failure
+            metrics.AWS_CHANGES.labels(action.op.value, e.failure.code).inc()
+            seen.events.append(
+                Event("Warning", e.failure.reason, f"{action.why}: {e.failure.describe()}")
+            )
+            log.warning("AWS refused %s: %s", action.op.value, e.failure.describe())
+            continue
+        succeeded += 1
+        enabled_by_audit_manager |= action.registers_admin
+        metrics.AWS_CHANGES.labels(action.op.value, "ok").inc()
+        seen.events.append(Event("Normal", action.op.value, _done(action)))
+        log.info("AWS %s: %s", action.op.value, _done(action))
+    return succeeded
 
 
 def _execute(aws: AwsClients, action: Action) -> None:
@@ -296,204 +361,139 @@ def _execute(aws: AwsClients, action: Action) -> None:
             auditmanager.update_kms_key(am, action.kms_key or "")
 
 
-class _Report:
-    """Collects what a reconcile saw and did, and turns it into status and Events."""
+def _drift_events(res: Resource, first: Plan) -> list[Event]:
+    """AWS differs although this generation was Ready: someone changed it outside Kubernetes."""
+    prev = res.status.condition(READY)
+    was_ready = (
+        prev is not None
+        and prev.status == "True"
+        and res.status.observed_generation == res.generation
+    )
+    if not was_ready or first.converged:
+        return []
+    metrics.DRIFT_DETECTED.labels(res.spec.management_policy.value).inc()
+    diffs = [a.why for a in first.actions] + [b.message for b in first.blockers]
+    return [Event("Warning", "Drifted", f"AWS changed outside Kubernetes: {d}") for d in diffs]
 
-    def __init__(self, res: Resource, desired: Desired) -> None:
-        self.res = res
-        self.desired = desired
-        self.org: OrgView | None = None
-        self.observed: Observed | None = None
-        self.failures: dict[str | None, AwsFailure] = {}  # by Region, None: organization
-        self.events: list[Event] = []
 
-    def observe(self, observed: Observed) -> None:
-        self.observed = observed
-        for f in observed.region_failures():
-            self.failures[f.region] = f.failure
+# -- report ----------------------------------------------------------------------------------
 
-    def note_drift(self, first: Plan) -> None:
-        prev = self.res.status.condition(READY)
-        was_ready = (
-            prev is not None
-            and prev.status == "True"
-            and self.res.status.observed_generation == self.res.generation
+
+def _outcome(res: Resource, desired: Desired, seen: _Seen, now: str, deleting: bool) -> Outcome:
+    ready, synced = _ready(res, desired, seen), _synced(seen)
+    retry = _retry(res, seen)
+    if deleting:
+        ready = (
+            "False",
+            "Deleting",
+            "AWS is as deletionPolicy wants; the finalizer goes"
+            if seen.released
+            else f"deletion waits: {ready[2]}",
         )
-        if not was_ready or first.converged:
-            return
-        policy = self.res.spec.management_policy
-        metrics.DRIFT_DETECTED.labels(policy.value).inc()
-        for diff in [a.why for a in first.actions] + [b.message for b in first.blockers]:
-            self.events.append(
-                Event("Warning", "Drifted", f"AWS changed outside Kubernetes: {diff}")
-            )
+        # An unfinished deletion keeps trying, slowly, until AWS lets it finish or a person
+        # sets deletionPolicy Retain.
+        retry = None if seen.released else (retry or Retry.SLOWLY)
+    conditions = tuple(
+        set_condition(res.status.conditions, type_, status, reason, message, res.generation, now)
+        for type_, (status, reason, message) in ((READY, ready), (SYNCED, synced))
+    )
+    events = seen.events + _warning(res, ready, seen.events)
+    return Outcome(_status(res, desired, seen, conditions), events, retry)
 
-    def act(self, aws: AwsClients, actions: Iterable[Action]) -> int:
-        """Runs the actions in order; a failed Region stops its own later actions only.
 
-        Returns how many succeeded.
-        """
-        failed: set[str | None] = set()
-        succeeded = 0
-        for action in actions:
-            organization_wide = action.region is None
-            if action.region in failed or (organization_wide and failed):
-                continue
-            try:
-                _execute(aws, action)
-            except AwsCallError as e:
-                failed.add(action.region)
-                self.failures[action.region] = e.failure
-                metrics.AWS_CHANGES.labels(action.op.value, e.failure.code).inc()
-                self.events.append(
-                    Event("Warning", e.failure.reason, f"{action.why}: {e.failure.describe()}")
-                )
-                log.warning(
-                    "AWS refused %s in %s: %s",
-                    action.op.value,
-                    action.region or "organization",
-                    e.failure.describe(),
-                )
-                continue
-            succeeded += 1
-            metrics.AWS_CHANGES.labels(action.op.value, "ok").inc()
-            self.events.append(Event("Normal", action.op.value, _done(action)))
-            log.info(
-                "AWS %s in %s: %s", action.op.value, action.region or "organization", action.why
-            )
-        return succeeded
-
-    # -- the status ----------------------------------------------------------------------
-
-    def planned(self, p: Plan, now: str, deleting: bool = False) -> Outcome:
-        ready = self._ready(p)
-        if deleting:
-            ready = ("False", "Deleting", f"deletion waits: {ready[2]}")
-        retry = _retry(self.failures.values())
-        if retry is None and not self.failures and self._still_converging(p):
-            retry = Retry.SOON
-        if deleting and retry is None:
-            # Deletion keeps trying, slowly, until AWS lets it finish or a person sets
-            # deletionPolicy Retain.
-            retry = Retry.SLOWLY
-        return self._outcome(ready, self._synced(), now, retry, p.blockers, done=not deleting)
-
-    def _ready(self, p: Plan) -> _Cond:
-        if self.failures:
-            return ("False", next(iter(self.failures.values())).reason, self._failure_messages())
-        if p.blockers:
-            return ("False", p.blockers[0].reason, "; ".join(b.message for b in p.blockers))
-        if p.actions and self.res.spec.management_policy is ManagementPolicy.OBSERVE:
-            diffs = "; ".join(a.why for a in p.actions)
-            return (
-                "False",
-                "Drifted",
-                f"AWS differs from the spec: {diffs} (managementPolicy Observe makes no changes)",
-            )
-        if p.actions or p.pending:
-            waiting = [a.why for a in p.actions] + [f"{r}: PENDING_ACTIVATION" for r in p.pending]
-            return ("False", "Pending", "waiting for AWS: " + "; ".join(waiting))
-        return ("True", "Reconciled", f"AWS matches the spec in {', '.join(self.desired.regions)}")
-
-    def _synced(self) -> _Cond:
-        if self.failures:
-            return ("False", next(iter(self.failures.values())).reason, self._failure_messages())
-        return ("True", "Reconciled", "AWS answered every call")
-
-    def _still_converging(self, p: Plan) -> bool:
-        """AWS is catching up with changes we made: look again soon, not in minutes."""
-        manage = self.res.spec.management_policy is ManagementPolicy.MANAGE
-        return bool(p.pending) or (manage and bool(p.actions) and not p.blockers)
-
-    def stopped(self, stop: Stop, now: str, deleting: bool = False) -> Outcome:
-        ready: _Cond = ("False", stop.reason, stop.message)
-        if deleting:
-            ready = ("False", "Deleting", f"deletion waits: {stop.message}")
-        retry = stop.retry or (Retry.SLOWLY if deleting else None)
-        synced: _Cond = ("False", stop.reason, stop.message)
-        return self._outcome(ready, synced, now, retry, (), done=not deleting)
-
-    def failed(self, failure: AwsFailure, now: str, deleting: bool = False) -> Outcome:
-        self.failures[None] = failure
-        return self.planned(Plan(), now, deleting)
-
-    def deleted(self, events: list[Event], now: str) -> Outcome:
-        self.events += events
-        ready: _Cond = ("False", "Deleting", "AWS done; the finalizer is removed")
-        return self._outcome(ready, self._synced(), now, None, (), done=True)
-
-    def _failure_messages(self) -> str:
-        return "; ".join(
-            f"{region or 'organization'}: {f.describe()}" for region, f in self.failures.items()
+def _ready(res: Resource, desired: Desired, seen: _Seen) -> _Cond:
+    p = seen.plan
+    if seen.stop:
+        return ("False", seen.stop.reason, seen.stop.message)
+    if seen.failures:
+        return ("False", _first(seen.failures).reason, _failure_messages(seen.failures))
+    if not res.manages and (p.actions or p.blockers):
+        # Under Observe a blocker's way out (the annotation) changes nothing: it is drift.
+        diffs = "; ".join([a.why for a in p.actions] + [b.message for b in p.blockers])
+        return (
+            "False",
+            "Drifted",
+            f"AWS differs from the spec: {diffs} (managementPolicy Observe makes no changes)",
         )
+    if p.blockers:
+        return ("False", p.blockers[0].reason, "; ".join(b.message for b in p.blockers))
+    if p.actions or p.pending:
+        waiting = [a.why for a in p.actions] + [f"{r}: PENDING_ACTIVATION" for r in p.pending]
+        return ("False", "Pending", "waiting for AWS: " + "; ".join(waiting))
+    return ("True", "Reconciled", f"AWS matches the spec in {', '.join(desired.regions)}")
 
-    def _outcome(
-        self,
-        ready: _Cond,
-        synced: _Cond,
-        now: str,
-        retry: Retry | None,
-        blockers: Iterable[Blocker],
-        done: bool,
-    ) -> Outcome:
-        prev = self.res.status
-        conditions = tuple(
-            set_condition(
-                prev.conditions,
-                type_,
-                status,
-                reason,
-                message,
-                self.res.generation,
-                now,
-            )
-            for type_, (status, reason, message) in ((READY, ready), (SYNCED, synced))
-        )
-        old_ready = prev.condition(READY)
-        changed = old_ready is None or (old_ready.reason, old_ready.message) != ready[1:]
-        # Warn once per new reason, not on every periodic re-check.
-        quiet = ready[1] == "Pending" or any(e.type == "Warning" for e in self.events)
-        if ready[0] == "False" and changed and not quiet:
-            self.events.append(Event("Warning", ready[1], ready[2]))
-        status = self._status(conditions, blockers)
-        return Outcome(status=status, events=self.events, retry=retry, done=done)
 
-    def _status(self, conditions: tuple[Condition, ...], blockers: Iterable[Blocker]) -> Status:
-        prev = self.res.status
-        org = self.org.organization if self.org else None
-        observed = self.observed
-        regions = _region_status(self.desired.regions, observed, self.failures, blockers)
+def _synced(seen: _Seen) -> _Cond:
+    if seen.failures:
+        return ("False", _first(seen.failures).reason, _failure_messages(seen.failures))
+    if seen.stop:
+        return ("False", seen.stop.reason, seen.stop.message)
+    return ("True", "Reconciled", "AWS answered every call")
+
+
+def _retry(res: Resource, seen: _Seen) -> Retry | None:
+    kinds = {f.retry for f in seen.failures.values()}
+    for kind in (Retry.SOON, Retry.SLOWLY):
+        if kind in kinds:
+            return kind
+    if seen.failures:
+        return None  # terminal: until the spec changes or the next re-check
+    if seen.stop:
+        return seen.stop.retry
+    p = seen.plan
+    # AWS is catching up with what we did (or is activating): look again soon.
+    converging = res.manages and bool(p.actions) and not p.blockers
+    return Retry.SOON if p.pending or converging else None
+
+
+def _warning(res: Resource, ready: _Cond, events: list[Event]) -> list[Event]:
+    """A Warning for a new reason not to be Ready, once, not at every re-check."""
+    old = res.status.condition(READY)
+    changed = old is None or (old.reason, old.message) != ready[1:]
+    quiet = ready[1] in ("Pending", "Deleting") or any(e.type == "Warning" for e in events)
+    return (
+        [Event("Warning", ready[1], ready[2])]
+        if ready[0] == "False" and changed and not quiet
+        else []
+    )
+
+
+def _status(
+    res: Resource, desired: Desired, seen: _Seen, conditions: tuple[Condition, ...]
+) -> Status:
+    prev, observed = res.status, seen.observed
+    org = seen.org.organization if seen.org else None
+    if observed is None:
+        trusted, admin, regions = prev.trusted_access, prev.delegated_admin_account_id, prev.regions
+    else:
+        trusted = TrustedAccess.ENABLED if observed.trusted_access else TrustedAccess.DISABLED
+        regions = _region_status(desired.regions, observed, seen)
         admins = {r.delegated_admin_account_id for r in regions if r.account_status}
-        return Status(
-            observed_generation=self.res.generation,
-            organization_id=org.id if org else prev.organization_id,
-            management_account_id=org.management_account_id if org else prev.management_account_id,
-            trusted_access=(
-                TrustedAccess.ENABLED if observed.trusted_access else TrustedAccess.DISABLED
-            )
-            if observed
-            else prev.trusted_access,
-            delegated_admin_account_id=(next(iter(admins)) if len(admins) == 1 else None)
-            if observed
-            else prev.delegated_admin_account_id,
-            regions=regions if observed else prev.regions,
-            conditions=conditions,
-        )
+        admin = next(iter(admins)) if len(admins) == 1 else None
+    # Kept once known: the OrganizationMismatch check compares against it, so the organization
+    # that mismatching credentials reach must never overwrite it.
+    same_org = org is not None and prev.organization_id in (None, org.id)
+    return Status(
+        observed_generation=res.generation,
+        organization_id=org.id if org and same_org else prev.organization_id,
+        management_account_id=(
+            org.management_account_id if org and same_org else prev.management_account_id
+        ),
+        trusted_access=trusted,
+        delegated_admin_account_id=admin,
+        regions=regions,
+        conditions=conditions,
+    )
 
 
 def _region_status(
-    regions: Iterable[str],
-    observed: Observed | None,
-    failures: Mapping[str | None, AwsFailure],
-    blockers: Iterable[Blocker],
+    regions: Iterable[str], observed: Observed, seen: _Seen
 ) -> tuple[RegionStatus, ...]:
-    if observed is None:
-        return ()
-    blocked = {b.region: b.message for b in blockers if b.region}
+    blocked = {b.region: b.message for b in seen.plan.blockers if b.region}
     out = []
     for region in regions:
         view = observed.regions.get(region)
-        failure = failures.get(region)
+        failure = seen.failures.get(region)
         message = failure.describe() if failure else blocked.get(region)
         if isinstance(view, RegionView):
             out.append(
@@ -510,13 +510,14 @@ def _region_status(
     return tuple(out)
 
 
-def _retry(failures: Iterable[AwsFailure]) -> Retry | None:
-    kinds = {f.retry for f in failures}
-    if Retry.SOON in kinds:
-        return Retry.SOON
-    if Retry.SLOWLY in kinds:
-        return Retry.SLOWLY
-    return None
+def _first(failures: Mapping[str | None, AwsFailure]) -> AwsFailure:
+    return next(iter(failures.values()))
+
+
+def _failure_messages(failures: Mapping[str | None, AwsFailure]) -> str:
+    return "; ".join(
+        f"{region or 'organization'}: {f.describe()}" for region, f in failures.items()
+    )
 
 
 def _done(action: Action) -> str:

@@ -52,6 +52,9 @@ class Observed:
     # Organizations' delegated administrators for auditmanager.amazonaws.com only.
     org_delegated_admins: frozenset[str]
     regions: dict[str, RegionView | RegionFailure] = field(default_factory=dict)
+    # Administrators in Regions the spec does not list, by Region. Read only when trusted
+    # access is about to be disabled, which AWS refuses while any Region has one.
+    admins_elsewhere: dict[str, str] = field(default_factory=dict)
 
     def region_views(self) -> list[RegionView]:
         return [r for r in self.regions.values() if isinstance(r, RegionView)]

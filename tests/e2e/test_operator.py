@@ -11,7 +11,7 @@ import pytest
 from awsorg_devstack import REPO, Operator
 from awsorg_emulator import WORKLOADS_ACCOUNT_ID, EmulatorControl
 from awsorg_localcluster import LocalControlPlane
-from tests.e2e.conftest import AUDIT, MGMT, Kube, wait_for
+from tests.e2e.conftest import AUDIT, MGMT, RESYNC_SECONDS, Kube, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -111,7 +111,8 @@ def test_changing_the_admin_needs_the_annotation(
     assert "awsorg.io/allow-admin-change" in blocked["message"]
     assert writes(control) == [] and admin_in(control, "us-east-1") == AUDIT
     kube("annotate", "amoc", NAME, "awsorg.io/allow-admin-change=true")
-    kube.wait_reason(NAME, "Reconciled")
+    # Sooner than the periodic re-check: the annotation itself starts a reconcile.
+    kube.wait_reason(NAME, "Reconciled", timeout=RESYNC_SECONDS * 0.6)
     assert all(admin_in(control, r) == WORKLOADS_ACCOUNT_ID for r in REGIONS)
     reasons = [e["reason"] for e in kube.events(NAME)]
     assert "DeregisterOrganizationAdminAccount" in reasons

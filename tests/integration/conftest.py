@@ -94,13 +94,7 @@ class Harness:
         return c.status, c.reason, c.message
 
     def claim(self) -> Claim:
-        return Claim(
-            self.name,
-            self.uid,
-            self.created,
-            self.status.organization_id,
-            bool(self.status.conditions),
-        )
+        return Claim(self.name, self.uid, self.created, self.status.organization_id)
 
     def writes(self) -> list[tuple[str, str]]:
         """Mutating calls AWS received since the last `control.clear_calls()`."""
@@ -114,12 +108,24 @@ class Harness:
 MUTATING = ("Register", "Deregister", "Enable", "Disable", "Update", "Create", "Delete")
 
 
+class Clock:
+    """Moves one second each time it is read, so times written by two reconciles differ."""
+
+    def __init__(self) -> None:
+        self.seconds = 0
+
+    def __call__(self) -> str:
+        self.seconds += 1
+        return f"2026-11-29T12:{self.seconds // 60:02d}:{self.seconds % 60:02d}Z"
+
+
 @pytest.fixture
 def reconciler(aws_env: None) -> Reconciler:
     # A fresh factory per test, so the environment set above is what boto3 reads.
     return Reconciler(
         ClientFactory(ClientSettings(default_region="us-east-1", max_attempts=2)),
         default_region="us-east-1",
+        now=Clock(),
     )
 
 

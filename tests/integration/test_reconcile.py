@@ -187,14 +187,23 @@ def test_the_older_resource_owns_the_organization(
         created="2026-11-29T11:00:00Z",
         others=[org.claim()],
     )
-    newer.apply(trustedAccess="Disabled").reconcile()
+    # A spec that, on its own, would deregister everything and disable trusted access.
+    newer.annotations.update(ALLOW)
+    newer.apply(trustedAccess="Disabled", regions=REGIONS).reconcile()
     status, reason, message = newer.condition("Ready")
     assert (status, reason) == ("False", "Conflict") and "'org'" in message
     assert newer.writes() == [] and trusted(control)
     assert newer.last is not None and newer.last.retry is None
     # Deleting the loser with deletionPolicy Delete must not touch the owner's organization.
-    newer.apply(trustedAccess="Disabled", deletionPolicy="Delete").delete()
-    assert newer.last.done and newer.writes() == [] and trusted(control)
+    newer.apply(
+        trustedAccess="Enabled",
+        delegatedAdminAccountID=AUDIT,
+        regions=REGIONS,
+        deletionPolicy="Delete",
+    ).delete()
+    assert newer.last.retry is None, "the finalizer may go"
+    assert newer.writes() == [] and trusted(control)
+    assert am_state(control, "us-east-1")["adminAccountID"] == AUDIT
 
 
 def test_a_newer_resource_waits_for_an_older_one_that_has_not_reported(
@@ -213,13 +222,33 @@ def test_a_newer_resource_waits_for_an_older_one_that_has_not_reported(
     assert out.retry is Retry.SOON and newer.writes() == []
 
 
+def test_an_older_resource_that_failed_before_knowing_its_organization_still_holds_it(
+    org: Harness, reconciler: Any, control: EmulatorControl
+) -> None:
+    control.add_fault("accessDenied", service="organizations", operation="DescribeOrganization")
+    adopt(org).reconcile()
+    assert org.condition("Ready")[1] == "AccessDenied" and org.status.organization_id is None
+    newer = Harness(
+        reconciler,
+        control,
+        name="newer",
+        uid="uid-newer",
+        created="2026-11-29T11:00:00Z",
+        others=[org.claim()],
+    )
+    newer.annotations.update(ALLOW)
+    out = newer.apply(trustedAccess="Disabled", regions=REGIONS).reconcile()
+    assert newer.condition("Ready")[0:2] == ("False", "Pending"), newer.condition("Ready")
+    assert out.retry is Retry.SOON and newer.writes() == [] and trusted(control)
+
+
 @pytest.mark.parametrize(("policy", "deregistered"), [("Retain", False), ("Delete", True)])
 def test_deletion_honours_the_policy(
     org: Harness, control: EmulatorControl, policy: str, deregistered: bool
 ) -> None:
     adopt(org, deletionPolicy=policy).reconcile()
     out = org.delete()
-    assert out.done
+    assert out.retry is None, "the finalizer may go"
     assert (am_state(control, "us-east-1")["adminAccountID"] is None) is deregistered
     assert trusted(control) is not deregistered
     assert "config.amazonaws.com" in control.state()["trustedAccess"]
@@ -235,7 +264,7 @@ def test_deletion_leaves_an_administrator_it_does_not_manage(
         deletionPolicy="Delete",
     ).reconcile()  # blocked: AWS has AUDIT
     out = org.delete()
-    assert out.done and am_state(control, "us-east-1")["adminAccountID"] == AUDIT
+    assert out.retry is None and am_state(control, "us-east-1")["adminAccountID"] == AUDIT
     assert trusted(control)
     assert any(e.reason == "Retained" for e in out.events)
 
@@ -338,9 +367,16 @@ def test_credentials_reaching_another_organization_are_refused(
 ) -> None:
     # As if this resource had managed another organization before its credentials changed.
     org.status = org.status.model_copy(update={"organization_id": "o-somewhereelse"})
-    adopt(org).reconcile()
-    assert org.condition("Ready")[0:2] == ("False", "OrganizationMismatch")
-    assert org.writes() == []
+    org.annotations.update(ALLOW)
+    org.apply(trustedAccess="Disabled", regions=REGIONS, deletionPolicy="Delete")
+    for _ in range(2):  # the refusal must not erase the organization it compares with
+        org.reconcile()
+        assert org.condition("Ready")[0:2] == ("False", "OrganizationMismatch")
+        assert org.status.organization_id == "o-somewhereelse"
+    for _ in range(2):
+        out = org.delete()
+        assert out.retry is Retry.SLOWLY, "the deletion waits for a person"
+    assert org.writes() == [] and trusted(control)
 
 
 def test_lasttransitiontime_moves_only_when_status_does(
@@ -351,6 +387,11 @@ def test_lasttransitiontime_moves_only_when_status_does(
     org.reconcile()
     again = org.status.condition("Ready")
     assert first and again and first.last_transition_time == again.last_transition_time
+    org.apply(trustedAccess="Enabled", delegatedAdminAccountID=WORKLOADS, regions=REGIONS)
+    org.reconcile()
+    blocked = org.status.condition("Ready")
+    assert blocked and blocked.status == "False"
+    assert blocked.last_transition_time != first.last_transition_time
 
 
 def test_credentials_role_arn_is_assumed_instead_of_the_own_identity(
@@ -367,3 +408,37 @@ def test_credentials_role_arn_is_assumed_instead_of_the_own_identity(
     assume = [c for c in calls if c["operation"] == "AssumeRole"]
     assert len(assume) == 1 and assume[0]["account"] == WORKLOADS
     assert {c["account"] for c in calls if c["service"] == "auditmanager"} == {MGMT}
+
+
+def test_disabling_deregisters_nothing_while_an_unlisted_region_has_an_administrator(
+    org: Harness, control: EmulatorControl
+) -> None:
+    org.annotations.update(ALLOW)
+    org.apply(trustedAccess="Disabled", regions=["us-east-1"]).reconcile()
+    status, reason, message = org.condition("Ready")
+    assert (status, reason) == ("False", "DelegatedAdminElsewhere") and "eu-west-1" in message
+    assert org.writes() == [] and am_state(control, "us-east-1")["adminAccountID"] == AUDIT
+
+
+def test_under_observe_a_blocked_change_is_reported_as_drift(
+    org: Harness, control: EmulatorControl
+) -> None:
+    org.apply(
+        trustedAccess="Enabled",
+        delegatedAdminAccountID=WORKLOADS,
+        regions=REGIONS,
+        managementPolicy="Observe",
+    ).reconcile()
+    assert org.condition("Ready")[0:2] == ("False", "Drifted")
+    assert org.writes() == []
+
+
+def test_trusted_access_falls_back_to_organizations_when_audit_manager_refuses(
+    org: Harness, control: EmulatorControl
+) -> None:
+    control.reset(seed="empty", maintenance_mode=True)  # RegisterAccount will be refused
+    org.apply(trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=["us-east-1"])
+    org.reconcile()
+    assert org.condition("Ready")[0:2] == ("False", "MaintenanceMode")
+    assert trusted(control), "Organizations enabled trusted access after Audit Manager refused"
+    assert [op for op, _ in org.writes()] == ["RegisterAccount", "EnableAWSServiceAccess"]

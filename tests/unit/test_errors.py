@@ -14,7 +14,13 @@ def client_error(code: str, message: str = "m", status: int = 400) -> ClientErro
     return ClientError(
         {
             "Error": {"Code": code, "Message": message},
-            "ResponseMetadata": {"HTTPStatusCode": status},
+            "ResponseMetadata": {
+                "HTTPStatusCode": status,
+                "HTTPHeaders": {},
+                "HostId": "",
+                "RequestId": "r",
+                "RetryAttempts": 0,
+            },
         },
         "Op",
     )

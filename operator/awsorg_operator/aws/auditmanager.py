@@ -13,21 +13,35 @@ if TYPE_CHECKING:
 
 
 def observe_region(am: AuditManagerClient, region: str) -> RegionView:
-    status = AccountStatus(call("GetAccountStatus", am.get_account_status)["status"])
+    answer = call("GetAccountStatus", am.get_account_status).get("status", "")
+    # A status this code does not know is treated as not yet active: no action, not Ready.
+    known = answer in AccountStatus.__members__.values()
+    status = AccountStatus(answer) if known else AccountStatus.PENDING_ACTIVATION
     if status is not AccountStatus.ACTIVE:
         # An unregistered account gets AccessDenied from the calls below; that is not
         # "no administrator" (AWS-FACTS), so we do not ask.
         return RegionView(region=region, account_status=status)
-    admin = call("GetOrganizationAdminAccount", am.get_organization_admin_account)
-    settings = call("GetSettings", lambda: am.get_settings(attribute="ALL"))["settings"]
+    settings = call("GetSettings", lambda: am.get_settings(attribute="ALL")).get("settings", {})
     return RegionView(
         region=region,
         account_status=status,
-        admin_account_id=admin.get("adminAccountId") or None,
+        admin_account_id=_admin(am),
         # Assumption: no kmsKey in the settings means the AWS owned key, which the API
         # calls DEFAULT; otherwise `kmsKey: DEFAULT` would look drifted forever.
         kms_key=settings.get("kmsKey") or "DEFAULT",
     )
+
+
+def _admin(am: AuditManagerClient) -> str | None:
+    try:
+        answer = call("GetOrganizationAdminAccount", am.get_organization_admin_account)
+    except AwsCallError as e:
+        # Undocumented; Terraform reads ResourceNotFoundException as "no administrator"
+        # (AWS-FACTS). AccessDenied stays an error: it does not mean "none".
+        if e.failure.code == "ResourceNotFoundException":
+            return None
+        raise
+    return answer.get("adminAccountId") or None
 
 
 def register_account(am: AuditManagerClient, kms_key: str | None, admin: str | None) -> None:

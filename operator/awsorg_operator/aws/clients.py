@@ -88,6 +88,11 @@ class AwsClients:
     def auditmanager(self, region: str) -> AuditManagerClient:
         return self._client("auditmanager", region)  # type: ignore[no-any-return]
 
+    def auditmanager_regions(self) -> list[str]:
+        """The Regions where Audit Manager is offered, from botocore's endpoint data."""
+        partition = self._session.get_partition_for_region(self._settings.default_region)
+        return self._session.get_available_regions("auditmanager", partition)
+
 
 class ClientFactory:
     """Hands out `AwsClients` per identity, creating each once."""
