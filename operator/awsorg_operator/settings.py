@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import Any
 
 
 class LogFormat(StrEnum):
@@ -30,100 +31,73 @@ class Settings:
     verbose: bool = False
 
 
-def _default_region(env: Mapping[str, str]) -> str:
+def _flag(value: str) -> bool:
+    return value.lower() in ("1", "true", "yes")
+
+
+# (field, environment variable, parse, help): one row per setting; the flag is the field's
+# name with dashes. The help text ends with [ENV; default], as the README documents them.
+_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
+    (
+        "default_region",
+        "AWSORG_DEFAULT_REGION",
+        str,
+        "Region managed when spec.regions is absent (also read: AWS_REGION, AWS_DEFAULT_REGION)",
+    ),
+    (
+        "resync_seconds",
+        "AWSORG_RESYNC_SECONDS",
+        float,
+        "interval of the periodic re-check that finds drift",
+    ),
+    ("metrics_port", "AWSORG_METRICS_PORT", int, "Prometheus metrics port (/metrics), 0: off"),
+    ("health_port", "AWSORG_HEALTH_PORT", int, "liveness endpoint port (/healthz), 0: off"),
+    ("log_format", "AWSORG_LOG_FORMAT", LogFormat, "plain, full or json"),
+    ("peering", "AWSORG_PEERING", str, "kopf peering name for several replicas; unset: standalone"),
+    ("priority", "AWSORG_PRIORITY", int, "peering priority; replicas need distinct ones"),
+    ("aws_connect_timeout", "AWSORG_AWS_CONNECT_TIMEOUT", float, "seconds to connect to AWS"),
+    ("aws_read_timeout", "AWSORG_AWS_READ_TIMEOUT", float, "seconds to wait for AWS's answer"),
+    (
+        "aws_max_attempts",
+        "AWSORG_AWS_MAX_ATTEMPTS",
+        int,
+        "attempts per AWS call (botocore standard retry mode)",
+    ),
+    ("verbose", "AWSORG_VERBOSE", _flag, "debug logging"),
+]
+
+
+def _defaults(env: Mapping[str, str]) -> dict[str, Any]:
+    values = {f.name: f.default for f in fields(Settings)}
     # Our own variable first, then the AWS SDK's, so a pod with AWS_REGION just works.
-    for name in ("AWSORG_DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        if env.get(name):
-            return env[name]
-    return Settings.default_region
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        values["default_region"] = env.get(name) or values["default_region"]
+    for field, variable, parse, _ in _OPTIONS:
+        if env.get(variable):
+            values[field] = parse(env[variable])
+    return values
 
 
 def parse(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
+    defaults = _defaults(env)
     p = argparse.ArgumentParser(
         prog="awsorg-operator",
         description="Reconciles AuditManagerOrgConfig resources against AWS.",
     )
-    p.add_argument(
-        "--default-region",
-        default=_default_region(env),
-        help="Region managed when spec.regions is absent "
-        "[AWSORG_DEFAULT_REGION, AWS_REGION, AWS_DEFAULT_REGION; us-east-1]",
-    )
-    p.add_argument(
-        "--resync-seconds",
-        type=float,
-        default=float(env.get("AWSORG_RESYNC_SECONDS", Settings.resync_seconds)),
-        help="Interval of the periodic re-check that finds drift [AWSORG_RESYNC_SECONDS; 300]",
-    )
-    p.add_argument(
-        "--metrics-port",
-        type=int,
-        default=int(env.get("AWSORG_METRICS_PORT", Settings.metrics_port)),
-        help="Prometheus metrics port, 0 to disable [AWSORG_METRICS_PORT; 8080]",
-    )
-    p.add_argument(
-        "--health-port",
-        type=int,
-        default=int(env.get("AWSORG_HEALTH_PORT", Settings.health_port)),
-        help="Liveness endpoint port (/healthz), 0 to disable [AWSORG_HEALTH_PORT; 8081]",
-    )
-    p.add_argument(
-        "--log-format",
-        type=LogFormat,
-        choices=list(LogFormat),
-        default=LogFormat(env.get("AWSORG_LOG_FORMAT", Settings.log_format)),
-        help="plain, full or json [AWSORG_LOG_FORMAT; plain]",
-    )
-    p.add_argument(
-        "--peering",
-        default=env.get("AWSORG_PEERING") or None,
-        help="kopf peering name for several replicas; unset runs standalone [AWSORG_PEERING]",
-    )
-    p.add_argument(
-        "--priority",
-        type=int,
-        default=int(env.get("AWSORG_PRIORITY", Settings.priority)),
-        help="Peering priority; replicas need distinct ones [AWSORG_PRIORITY; 0]",
-    )
-    p.add_argument(
-        "--aws-connect-timeout",
-        type=float,
-        default=float(env.get("AWSORG_AWS_CONNECT_TIMEOUT", Settings.aws_connect_timeout)),
-        help="Seconds [AWSORG_AWS_CONNECT_TIMEOUT; 3]",
-    )
-    p.add_argument(
-        "--aws-read-timeout",
-        type=float,
-        default=float(env.get("AWSORG_AWS_READ_TIMEOUT", Settings.aws_read_timeout)),
-        help="Seconds [AWSORG_AWS_READ_TIMEOUT; 10]",
-    )
-    p.add_argument(
-        "--aws-max-attempts",
-        type=int,
-        default=int(env.get("AWSORG_AWS_MAX_ATTEMPTS", Settings.aws_max_attempts)),
-        help="botocore standard-mode attempts per call [AWSORG_AWS_MAX_ATTEMPTS; 3]",
-    )
-    p.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=env.get("AWSORG_VERBOSE", "") in ("1", "true"),
-        help="Debug logging [AWSORG_VERBOSE]",
-    )
-    a = p.parse_args(argv)
-    if a.resync_seconds <= 0:
+    for field, variable, parse_value, text in _OPTIONS:
+        default = defaults[field]
+        shown = default.value if isinstance(default, StrEnum) else default
+        help_text = f"{text} [{variable}; {shown if default is not None else 'unset'}]"
+        flag = "--" + field.replace("_", "-")
+        if parse_value is _flag:
+            p.add_argument("-v", flag, action="store_true", default=default, help=help_text)
+        elif isinstance(default, StrEnum):
+            choices = list(type(default))
+            p.add_argument(flag, type=parse_value, choices=choices, default=default, help=help_text)
+        else:
+            p.add_argument(flag, type=parse_value, default=default, help=help_text)
+    settings = Settings(**vars(p.parse_args(argv)))
+    if settings.resync_seconds <= 0:
         p.error("--resync-seconds must be positive")
-    return Settings(
-        default_region=a.default_region,
-        resync_seconds=a.resync_seconds,
-        metrics_port=a.metrics_port,
-        health_port=a.health_port,
-        log_format=a.log_format,
-        peering=a.peering,
-        priority=a.priority,
-        aws_connect_timeout=a.aws_connect_timeout,
-        aws_read_timeout=a.aws_read_timeout,
-        aws_max_attempts=a.aws_max_attempts,
-        verbose=a.verbose,
-    )
+    return settings

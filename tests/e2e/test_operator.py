@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.e2e
 EXAMPLE = REPO / "examples" / "adopt-existing.yaml"
 NAME = "my-organization"
 REGIONS = ["us-east-1", "eu-west-1"]
+NEW_REGION = "ap-southeast-2"  # never used Audit Manager: maintenance mode refuses it
 MUTATING = ("Register", "Deregister", "Enable", "Disable", "Update")
 
 
@@ -30,6 +32,13 @@ def amoc(
         "metadata": {"name": name, "annotations": annotations or {}},
         "spec": spec,
     }
+
+
+def adopting(name: str = NAME, **extra: Any) -> dict[str, Any]:
+    """The example's organization, as it already is in the emulator's seed."""
+    return amoc(
+        name, trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=REGIONS, **extra
+    )
 
 
 def writes(control: EmulatorControl) -> list[tuple[str, str]]:
@@ -85,18 +94,12 @@ def test_apply_the_example_and_wait_for_ready(
 def test_a_new_region_in_maintenance_mode_fails_alone(
     kube: Kube, operator: Operator, control: EmulatorControl
 ) -> None:
-    kube.apply(
-        amoc(
-            trustedAccess="Enabled",
-            delegatedAdminAccountID=AUDIT,
-            regions=[*REGIONS, "ap-southeast-2"],
-        )
-    )
+    kube.apply(adopting(regions=[*REGIONS, NEW_REGION]))
     ready = kube.wait_reason(NAME, "MaintenanceMode")
     assert "maintenance mode" in ready["message"]
     regions = {r["region"]: r for r in kube.get(NAME)["status"]["regions"]}
     assert regions["us-east-1"]["delegatedAdminAccountID"] == AUDIT
-    assert "maintenance mode" in regions["ap-southeast-2"]["message"]
+    assert "maintenance mode" in regions[NEW_REGION]["message"]
     assert any(e["reason"] == "MaintenanceMode" for e in kube.events(NAME))
 
 
@@ -144,15 +147,7 @@ def test_switching_to_disabled(kube: Kube, operator: Operator, control: Emulator
 def test_drift_behind_the_operators_back(
     kube: Kube, operator: Operator, control: EmulatorControl, policy: str, corrected: bool
 ) -> None:
-    kube.apply(
-        amoc(
-            trustedAccess="Enabled",
-            delegatedAdminAccountID=AUDIT,
-            regions=REGIONS,
-            kmsKey="DEFAULT",
-            managementPolicy=policy,
-        )
-    )
+    kube.apply(adopting(kmsKey="DEFAULT", managementPolicy=policy))
     kube.wait_reason(NAME, "Reconciled")
     key = "arn:aws:kms:us-east-1:123456789012:key/changed-by-hand"
     aws(control, "auditmanager").update_settings(kmsKey=key)
@@ -191,7 +186,7 @@ def test_two_resources_created_at_once_settle_on_the_older(
         "apiVersion": "v1",
         "kind": "List",
         "items": [
-            amoc("first", trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=REGIONS),
+            adopting("first"),
             amoc("second", trustedAccess="Disabled"),
         ],
     }
@@ -205,14 +200,7 @@ def test_two_resources_created_at_once_settle_on_the_older(
 def test_deletion_honours_the_policy(
     kube: Kube, operator: Operator, control: EmulatorControl, policy: str, kept: bool
 ) -> None:
-    kube.apply(
-        amoc(
-            trustedAccess="Enabled",
-            delegatedAdminAccountID=AUDIT,
-            regions=REGIONS,
-            deletionPolicy=policy,
-        )
-    )
+    kube.apply(adopting(deletionPolicy=policy))
     kube.wait_reason(NAME, "Reconciled")
     kube("delete", "amoc", NAME, "--timeout=60s")
     assert kube("get", "amoc", NAME, check=False).returncode != 0
@@ -228,7 +216,7 @@ def test_killed_mid_way_the_operator_converges_without_doing_anything_twice(
     control.add_fault(
         "latency", service="auditmanager", operation="RegisterAccount", count=2, latency_seconds=2.0
     )
-    kube.apply(amoc(trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=REGIONS))
+    kube.apply(adopting())
     wait_for(
         "the first registration",
         lambda: ("RegisterAccount", "us-east-1") in writes(control),
@@ -248,13 +236,7 @@ def test_the_api_server_restarts_under_the_operator(
     kube.apply(EXAMPLE)
     kube.wait_reason(NAME, "Reconciled")
     cluster.restart_apiserver()
-    kube.apply(
-        amoc(
-            trustedAccess="Enabled",
-            delegatedAdminAccountID=AUDIT,
-            regions=[*REGIONS, "ap-southeast-2"],
-        )
-    )
+    kube.apply(adopting(regions=[*REGIONS, NEW_REGION]))
     kube.wait_reason(NAME, "MaintenanceMode", timeout=120)
 
 
@@ -300,3 +282,34 @@ def test_the_api_server_refuses_bad_resources_with_a_clear_message(
     assert done.returncode != 0
     assert message in done.stderr, done.stderr
     assert kube("get", "amoc", "bad", check=False).returncode != 0
+
+
+def test_json_logs_one_object_per_line(
+    kube: Kube, operator_kubeconfig: Path, control: EmulatorControl, tmp_path: Path
+) -> None:
+    op = Operator(
+        operator_kubeconfig,
+        control.endpoint_url,
+        tmp_path / "json.log",
+        {"operator.logFormat": "json"},
+    )
+    op.start()
+    try:
+        kube.apply(EXAMPLE)
+        kube.wait_reason(NAME, "Reconciled")
+    finally:
+        op.stop()
+        kube("delete", "amoc", "--all", "--wait=false", check=False)
+        kube(
+            "patch",
+            f"amoc/{NAME}",
+            "--type=merge",
+            "-p",
+            '{"metadata":{"finalizers":null}}',
+            check=False,
+        )
+    lines = [
+        json.loads(line) for line in op.log_path.read_text().splitlines() if line.startswith("{")
+    ]
+    ready = [r for r in lines if "Ready=True" in r.get("message", "")]
+    assert ready and ready[0]["object"]["name"] == NAME, lines[-5:]

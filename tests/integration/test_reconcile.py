@@ -24,6 +24,18 @@ def adopt(org: Harness, **extra: Any) -> Harness:
     )
 
 
+def newer_than(org: Harness) -> Harness:
+    """A second resource, created an hour after `org`, that sees `org`'s claim."""
+    return Harness(
+        org.reconciler,
+        org.control,
+        name="newer",
+        uid="uid-newer",
+        created="2026-11-29T11:00:00Z",
+        others=[org.claim()],
+    )
+
+
 def am_state(control: EmulatorControl, region: str) -> AuditManagerRegionView:
     return control.state()["auditManager"][region]
 
@@ -176,17 +188,10 @@ def test_drift_is_corrected_or_reported(
 
 
 def test_the_older_resource_owns_the_organization(
-    org: Harness, reconciler: Any, control: EmulatorControl
+    org: Harness, control: EmulatorControl
 ) -> None:
     adopt(org).reconcile()
-    newer = Harness(
-        reconciler,
-        control,
-        name="newer",
-        uid="uid-newer",
-        created="2026-11-29T11:00:00Z",
-        others=[org.claim()],
-    )
+    newer = newer_than(org)
     # A spec that, on its own, would deregister everything and disable trusted access.
     newer.annotations.update(ALLOW)
     newer.apply(trustedAccess="Disabled", regions=REGIONS).reconcile()
@@ -207,35 +212,21 @@ def test_the_older_resource_owns_the_organization(
 
 
 def test_a_newer_resource_waits_for_an_older_one_that_has_not_reported(
-    org: Harness, reconciler: Any, control: EmulatorControl
+    org: Harness, control: EmulatorControl
 ) -> None:
-    newer = Harness(
-        reconciler,
-        control,
-        name="newer",
-        uid="uid-newer",
-        created="2026-11-29T11:00:00Z",
-        others=[org.claim()],
-    )
+    newer = newer_than(org)
     out = newer.apply(trustedAccess="Disabled").reconcile()
     assert newer.condition("Ready")[0:2] == ("False", "Pending")
     assert out.retry is Retry.SOON and newer.writes() == []
 
 
 def test_an_older_resource_that_failed_before_knowing_its_organization_still_holds_it(
-    org: Harness, reconciler: Any, control: EmulatorControl
+    org: Harness, control: EmulatorControl
 ) -> None:
     control.add_fault("accessDenied", service="organizations", operation="DescribeOrganization")
     adopt(org).reconcile()
     assert org.condition("Ready")[1] == "AccessDenied" and org.status.organization_id is None
-    newer = Harness(
-        reconciler,
-        control,
-        name="newer",
-        uid="uid-newer",
-        created="2026-11-29T11:00:00Z",
-        others=[org.claim()],
-    )
+    newer = newer_than(org)
     newer.annotations.update(ALLOW)
     out = newer.apply(trustedAccess="Disabled", regions=REGIONS).reconcile()
     assert newer.condition("Ready")[0:2] == ("False", "Pending"), newer.condition("Ready")

@@ -1,0 +1,52 @@
+"""Flags, their environment variables, and which wins."""
+
+from __future__ import annotations
+
+import pytest
+
+from awsorg_operator.settings import LogFormat, Settings, parse
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_without_environment() -> None:
+    assert parse([], env={}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("env", "region"),
+    [
+        ({"AWS_DEFAULT_REGION": "eu-west-3"}, "eu-west-3"),
+        ({"AWS_DEFAULT_REGION": "eu-west-3", "AWS_REGION": "eu-west-2"}, "eu-west-2"),
+        ({"AWS_REGION": "eu-west-2", "AWSORG_DEFAULT_REGION": "eu-west-1"}, "eu-west-1"),
+    ],
+)
+def test_default_region_precedence(env: dict[str, str], region: str) -> None:
+    assert parse([], env=env).default_region == region
+
+
+def test_environment_sets_defaults_and_flags_win() -> None:
+    env = {
+        "AWSORG_RESYNC_SECONDS": "60",
+        "AWSORG_LOG_FORMAT": "json",
+        "AWSORG_VERBOSE": "true",
+        "AWSORG_PEERING": "awsorg",
+        "AWSORG_AWS_MAX_ATTEMPTS": "5",
+    }
+    s = parse(["--resync-seconds", "30", "--priority", "2"], env=env)
+    assert (s.resync_seconds, s.log_format, s.verbose, s.peering) == (
+        30,
+        LogFormat.JSON,
+        True,
+        "awsorg",
+    )
+    assert (s.priority, s.aws_max_attempts) == (2, 5)
+
+
+@pytest.mark.parametrize(
+    "argv", [["--resync-seconds", "0"], ["--log-format", "xml"], ["--metrics-port", "eighty"]]
+)
+def test_bad_values_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse(argv, env={})
+    assert "awsorg-operator: error" in capsys.readouterr().err
