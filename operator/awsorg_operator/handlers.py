@@ -141,7 +141,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     async def delete(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
         uid = body.metadata.uid or ""
         async with locks(uid):
-            await _run(reconciler.delete, body, patch, kw, logger, temporary=set(Retry))
+            await _run(reconciler.delete, body, patch, kw, logger, set(Retry), deleting=True)
         locks.forget(uid)
 
 
@@ -171,11 +171,14 @@ async def _run(
     kw: Mapping[str, Any],
     logger: Logger,
     temporary: set[Retry],
+    deleting: bool = False,
 ) -> None:
     try:
         res = to_resource(body)
     except ValidationError as e:
         _invalid_spec(body, patch, e)
+        if deleting:  # without a spec, deletionPolicy is unknown: keep the finalizer
+            raise kopf.TemporaryError("the spec does not parse", delay=900) from e
         return
     # The index is read here, on the event loop that updates it; the thread gets a copy.
     index: kopf.Index[str, Claim] = kw["claims"]

@@ -92,13 +92,23 @@ def plan_deletion(desired: Desired, observed: Observed) -> Plan:
     others = sorted(observed.org_delegated_admins - {ours})
     if not observed.trusted_access:
         return Plan(actions=tuple(actions))
-    if others or observed.admins_elsewhere:
-        kept = others or sorted(set(observed.admins_elsewhere.values()))
+    if others or observed.admins_elsewhere or observed.unreadable_elsewhere:
         where = _where(observed.admins_elsewhere)
         note = (
-            f"trusted access left enabled: delegated administrator {', '.join(kept)} is "
-            f"still registered{where}, and this resource does not manage it"
+            f"trusted access left enabled: a delegated administrator is still registered"
+            f"{where}"
+            + (
+                f" ({', '.join(others)}, not managed by this resource)"
+                if others
+                else " (Regions this resource does not list)"
+            )
         )
+        if observed.unreadable_elsewhere and not (others or observed.admins_elsewhere):
+            note = (
+                "trusted access left enabled: could not read "
+                f"{', '.join(observed.unreadable_elsewhere)} to be sure no administrator "
+                "is registered there"
+            )
         return Plan(actions=tuple(actions), notes=(note,))
     if not observed.region_failures():
         actions.append(Action(Op.DISABLE_TRUSTED_ACCESS, "disable trusted access"))
@@ -207,10 +217,8 @@ def _plan_disabled(desired: Desired, observed: Observed) -> Plan:
 
 
 def _admins_out_of_reach(desired: Desired, observed: Observed) -> Blocker | None:
-    if observed.region_failures():
-        return Blocker(
-            "Pending", "waiting to observe every listed Region before disabling trusted access"
-        )
+    if observed.region_failures() or observed.unreadable_elsewhere:
+        return Blocker("Pending", "waiting to read every Region before disabling trusted access")
     if observed.admins_elsewhere:
         return Blocker(
             "DelegatedAdminElsewhere",

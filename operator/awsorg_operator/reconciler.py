@@ -209,30 +209,37 @@ def _observe(
             by_region[region] = RegionFailure(region, e.failure)
             seen.failures[region] = e.failure
     trusted = organizations.trusted_access_enabled(client)
+    elsewhere, unreadable = _elsewhere(aws, regions) if scan and trusted else ({}, [])
     seen.observed = Observed(
         org=org,
         trusted_access=trusted,
         org_delegated_admins=organizations.delegated_admins(client),
         regions=by_region,
-        admins_elsewhere=_admins_elsewhere(aws, regions) if scan and trusted else {},
+        admins_elsewhere=elsewhere,
+        unreadable_elsewhere=tuple(unreadable),
     )
 
 
-def _admins_elsewhere(aws: AwsClients, listed: tuple[str, ...]) -> dict[str, str]:
-    """Administrators in the Regions the spec does not list (read-only calls)."""
-    found = {}
+def _elsewhere(aws: AwsClients, listed: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """Administrators in the Regions the spec does not list (read-only calls), and the
+    Regions that could not be read for a reason that passes."""
+    found, unreadable = {}, []
     for region in aws.auditmanager_regions():
         if region in listed:
             continue
         try:
             view = auditmanager.observe_region(aws.auditmanager(region), region)
         except AwsCallError as e:
-            # A Region we cannot read (not enabled for the account, say) cannot hold one.
-            log.info("not counting %s: %s", region, e.failure.describe())
+            if e.failure.retry is Retry.SOON:
+                unreadable.append(region)
+            else:
+                # Refused for good (a Region not enabled for the account, an IAM policy
+                # limiting Regions): Audit Manager cannot be in use there for this account.
+                log.info("not counting %s: %s", region, e.failure.describe())
             continue
         if view.admin_account_id:
             found[region] = view.admin_account_id
-    return found
+    return found, unreadable
 
 
 def _observed(seen: _Seen) -> Observed:
@@ -441,9 +448,11 @@ def _retry(res: Resource, seen: _Seen) -> Retry | None:
     if seen.stop:
         return seen.stop.retry
     p = seen.plan
-    # AWS is catching up with what we did (or is activating): look again soon.
+    # AWS is catching up with what we did (or is activating, or a Region could not be read
+    # for a passing reason): look again soon.
     converging = res.manages and bool(p.actions) and not p.blockers
-    return Retry.SOON if p.pending or converging else None
+    waiting = any(b.reason == "Pending" for b in p.blockers)
+    return Retry.SOON if p.pending or converging or waiting else None
 
 
 def _warning(res: Resource, ready: _Cond, events: list[Event]) -> list[Event]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -67,24 +67,27 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
 ]
 
 
-def _defaults(env: Mapping[str, str]) -> dict[str, Any]:
+def _defaults(env: Mapping[str, str], p: argparse.ArgumentParser) -> dict[str, Any]:
     values = {f.name: f.default for f in fields(Settings)}
     # Our own variable first, then the AWS SDK's, so a pod with AWS_REGION just works.
     for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
         values["default_region"] = env.get(name) or values["default_region"]
     for field, variable, parse, _ in _OPTIONS:
         if env.get(variable):
-            values[field] = parse(env[variable])
+            try:
+                values[field] = parse(env[variable])
+            except ValueError:
+                p.error(f"{variable}: invalid value {env[variable]!r}")
     return values
 
 
 def parse(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    defaults = _defaults(env)
     p = argparse.ArgumentParser(
         prog="awsorg-operator",
         description="Reconciles AuditManagerOrgConfig resources against AWS.",
     )
+    defaults = _defaults(env, p)
     for field, variable, parse_value, text in _OPTIONS:
         default = defaults[field]
         shown = default.value if isinstance(default, StrEnum) else default
@@ -100,4 +103,6 @@ def parse(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = Non
     settings = Settings(**vars(p.parse_args(argv)))
     if settings.resync_seconds <= 0:
         p.error("--resync-seconds must be positive")
+    if settings.peering == "":
+        settings = replace(settings, peering=None)  # an empty name means standalone
     return settings

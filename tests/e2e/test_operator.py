@@ -36,9 +36,8 @@ def amoc(
 
 def adopting(name: str = NAME, **extra: Any) -> dict[str, Any]:
     """The example's organization, as it already is in the emulator's seed."""
-    return amoc(
-        name, trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=REGIONS, **extra
-    )
+    spec = {"trustedAccess": "Enabled", "delegatedAdminAccountID": AUDIT, "regions": REGIONS}
+    return amoc(name, **(spec | extra))
 
 
 def writes(control: EmulatorControl) -> list[tuple[str, str]]:

@@ -187,9 +187,7 @@ def test_drift_is_corrected_or_reported(
         assert org.writes() == []
 
 
-def test_the_older_resource_owns_the_organization(
-    org: Harness, control: EmulatorControl
-) -> None:
+def test_the_older_resource_owns_the_organization(org: Harness, control: EmulatorControl) -> None:
     adopt(org).reconcile()
     newer = newer_than(org)
     # A spec that, on its own, would deregister everything and disable trusted access.

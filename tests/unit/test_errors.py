@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from awsorg_operator.aws.errors import Retry, classify
 
@@ -50,6 +50,7 @@ def client_error(code: str, message: str = "m", status: int = 400) -> ClientErro
         (client_error("ConstraintViolationException"), "ConstraintViolation", Retry.NEVER),
         (client_error("SomethingNew"), "AwsRefused", Retry.NEVER),
         (EndpointConnectionError(endpoint_url="http://x"), "AwsError", Retry.SOON),
+        (NoCredentialsError(), "AwsCredentials", Retry.SLOWLY),
     ],
 )
 def test_classify(error: Exception, reason: str, retry: Retry) -> None:

@@ -33,6 +33,7 @@ def observed(
     *regions: RegionView | RegionFailure,
     admins: set[str] | None = None,
     elsewhere: dict[str, str] | None = None,
+    unreadable: tuple[str, ...] = (),
 ) -> Observed:
     """As AWS would show it: Organizations lists every Region's administrator."""
     in_regions = {r.admin_account_id for r in regions if isinstance(r, RegionView)}
@@ -43,6 +44,7 @@ def observed(
         org_delegated_admins=frozenset(found if admins is None else admins),
         regions={r.region: r for r in regions},
         admins_elsewhere=elsewhere or {},
+        unreadable_elsewhere=unreadable,
     )
 
 
@@ -201,6 +203,14 @@ CASES = [
         False,
     ),
     (
+        "disable while an unlisted Region could not be read: wait, deregister nothing",
+        want(False, None, allow=True),
+        observed(True, view(), unreadable=("eu-west-1",)),
+        [],
+        ["Pending"],
+        False,
+    ),
+    (
         "disable while Organizations lists an administrator no Region shows",
         want(False, None, allow=True),
         observed(True, view(admin=None), admins={OTHER}),
@@ -302,6 +312,13 @@ def test_enabled_never_deregisters_without_leave_and_always_lands_on_the_spec(
             0,
         ),
         ("nothing left to undo", ADMIN, observed(False, view(status=INACTIVE)), [], 0),
+        (
+            "an unlisted Region could not be read: trusted access stays",
+            ADMIN,
+            observed(True, view(), unreadable=("eu-west-1",)),
+            [("DeregisterOrganizationAdminAccount", "us-east-1", ADMIN)],
+            1,
+        ),
         (
             "ours is still administrator in an unlisted Region: trusted access stays",
             ADMIN,

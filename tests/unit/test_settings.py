@@ -50,3 +50,18 @@ def test_bad_values_are_refused(argv: list[str], capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit):
         parse(argv, env={})
     assert "awsorg-operator: error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("AWSORG_LOG_FORMAT", "xml"), ("AWSORG_RESYNC_SECONDS", "abc")]
+)
+def test_bad_environment_is_a_usage_error(
+    name: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parse([], env={name: value})
+    assert f"{name}: invalid value" in capsys.readouterr().err
+
+
+def test_an_empty_peering_name_runs_standalone() -> None:
+    assert parse(["--peering", ""], env={}).peering is None

@@ -8,7 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 
 
 class Retry(StrEnum):
@@ -57,8 +63,14 @@ _MAINTENANCE_MODE = "maintenance mode"
 def classify(operation: str, error: Exception) -> AwsFailure:
     if isinstance(error, ClientError):
         return _classify_client_error(operation, error)
+    if isinstance(error, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError):
+        # Usually set-up (IRSA, Pod Identity, the role to assume) that a person must fix; a
+        # token file that is not mounted yet fixes itself, hence a slow retry.
+        return AwsFailure(
+            operation, type(error).__name__, str(error), "AwsCredentials", Retry.SLOWLY
+        )
     if isinstance(error, BotoCoreError):
-        # Connection errors, timeouts, credential problems after botocore's own retries.
+        # Connection errors and timeouts, after botocore's own retries.
         return AwsFailure(operation, type(error).__name__, str(error), "AwsError", Retry.SOON)
     raise error
 
