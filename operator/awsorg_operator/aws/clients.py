@@ -7,6 +7,7 @@ name a role to assume instead; its credentials refresh on their own before they 
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,8 +16,10 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.exceptions import NoCredentialsError
 
 from awsorg_operator import metrics
+from awsorg_operator.aws.errors import AwsCallError, classify
 
 if TYPE_CHECKING:
     from types_boto3_auditmanager import AuditManagerClient
@@ -115,10 +118,17 @@ class ClientFactory:
         extra: dict[str, Any] = {"RoleSessionName": SESSION_NAME}
         if identity.external_id:
             extra["ExternalId"] = identity.external_id
-        source = boto3.Session(botocore_session=base, region_name=self._settings.default_region)
+        source_credentials = base.get_credentials()
+        if source_credentials is None:
+            raise AwsCallError(classify("AssumeRole", NoCredentialsError()))
         fetcher = AssumeRoleCredentialFetcher(
-            client_creator=source._session.create_client,
-            source_credentials=base.get_credentials(),
+            # The STS client gets the same short timeouts and retries as every other.
+            client_creator=functools.partial(
+                base.create_client,
+                region_name=self._settings.default_region,
+                config=self._settings.botocore_config(),
+            ),
+            source_credentials=source_credentials,
             role_arn=identity.role_arn,
             extra_args=extra,
         )
