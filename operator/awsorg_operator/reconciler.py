@@ -176,7 +176,9 @@ class Reconciler:
         seen.plan = plan_deletion(desired, _observed(seen))
         _act(aws, seen.plan.actions, seen)
         seen.events += [Event("Warning", "Retained", note) for note in seen.plan.notes]
-        seen.released = not seen.failures
+        # A Region that could not be read might hold an administrator: try again before
+        # letting go, or trusted access could stay on with nobody managing it.
+        seen.released = not seen.failures and not _observed(seen).unreadable_elsewhere
 
     def _desired(self, res: Resource) -> Desired:
         return Desired(
