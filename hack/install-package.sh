@@ -22,4 +22,6 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 # A regular (non-editable) install, as in the image; no wheel or HTTP cache is kept.
-PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --no-cache-dir "$repo"
+# Exact dependency versions from hack/constraints.txt: the image and the tests run the same.
+PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --no-cache-dir \
+    -c "$repo/hack/constraints.txt" "$repo"

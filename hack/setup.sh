@@ -12,7 +12,7 @@ venv=${AWSORG_VENV:-.venv}
 printf '\n==> Python environment in %s\n' "$venv"
 hack/install-package.sh "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r hack/requirements-dev.txt -e hack/devtools
+    -c hack/constraints.txt -r hack/requirements-dev.txt -e hack/devtools
 export PATH="$PWD/$venv/bin:$PATH"
 
 printf '\n==> Kubernetes binaries (kube-apiserver, etcd, kubectl, helm, kubeconform)\n'
