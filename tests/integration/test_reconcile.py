@@ -19,9 +19,9 @@ ALLOW = {"awsorg.io/allow-admin-change": "true"}
 
 
 def adopt(org: Harness, **extra: Any) -> Harness:
-    return org.apply(
-        trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=REGIONS, **extra
-    )
+    """The seeded organization's own setup, with `extra` changing or adding to it."""
+    spec = {"trustedAccess": "Enabled", "delegatedAdminAccountID": AUDIT, "regions": REGIONS}
+    return org.apply(**(spec | extra))
 
 
 def newer_than(org: Harness) -> Harness:
@@ -123,9 +123,7 @@ def test_maintenance_mode_refuses_a_new_region_and_keeps_the_others(
 def test_admin_change_is_blocked_without_the_annotation(
     org: Harness, control: EmulatorControl
 ) -> None:
-    out = org.apply(
-        trustedAccess="Enabled", delegatedAdminAccountID=WORKLOADS, regions=REGIONS
-    ).reconcile()
+    out = adopt(org, delegatedAdminAccountID=WORKLOADS).reconcile()
     status, reason, message = org.condition("Ready")
     assert (status, reason) == ("False", "AdminChangeBlocked")
     assert "evidence finder" in message and "awsorg.io/allow-admin-change" in message
@@ -137,9 +135,7 @@ def test_admin_change_is_blocked_without_the_annotation(
 def test_admin_change_with_the_annotation(org: Harness, control: EmulatorControl) -> None:
     control.configure(maintenance_mode=False)
     org.annotations.update(ALLOW)
-    out = org.apply(
-        trustedAccess="Enabled", delegatedAdminAccountID=WORKLOADS, regions=REGIONS
-    ).reconcile()
+    out = adopt(org, delegatedAdminAccountID=WORKLOADS).reconcile()
     assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Ready")
     for region in REGIONS:
         assert am_state(control, region)["adminAccountID"] == WORKLOADS
@@ -246,11 +242,8 @@ def test_deletion_honours_the_policy(
 def test_deletion_leaves_an_administrator_it_does_not_manage(
     org: Harness, control: EmulatorControl
 ) -> None:
-    org.apply(
-        trustedAccess="Enabled",
-        delegatedAdminAccountID=WORKLOADS,
-        regions=REGIONS,
-        deletionPolicy="Delete",
+    adopt(
+        org, delegatedAdminAccountID=WORKLOADS, deletionPolicy="Delete"
     ).reconcile()  # blocked: AWS has AUDIT
     out = org.delete()
     assert out.retry is None and am_state(control, "us-east-1")["adminAccountID"] == AUDIT
@@ -376,7 +369,7 @@ def test_lasttransitiontime_moves_only_when_status_does(
     org.reconcile()
     again = org.status.condition("Ready")
     assert first and again and first.last_transition_time == again.last_transition_time
-    org.apply(trustedAccess="Enabled", delegatedAdminAccountID=WORKLOADS, regions=REGIONS)
+    adopt(org, delegatedAdminAccountID=WORKLOADS)
     org.reconcile()
     blocked = org.status.condition("Ready")
     assert blocked and blocked.status == "False"
@@ -412,12 +405,7 @@ def test_disabling_deregisters_nothing_while_an_unlisted_region_has_an_administr
 def test_under_observe_a_blocked_change_is_reported_as_drift(
     org: Harness, control: EmulatorControl
 ) -> None:
-    org.apply(
-        trustedAccess="Enabled",
-        delegatedAdminAccountID=WORKLOADS,
-        regions=REGIONS,
-        managementPolicy="Observe",
-    ).reconcile()
+    adopt(org, delegatedAdminAccountID=WORKLOADS, managementPolicy="Observe").reconcile()
     assert org.condition("Ready")[0:2] == ("False", "Drifted")
     assert org.writes() == []
 
