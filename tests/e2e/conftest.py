@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +94,21 @@ class Kube:
             timeout=timeout,
         )
 
+    def delete_all(self, timeout: float = 30) -> None:
+        """Leaves the cluster empty for the next test, with the operator's help if it runs."""
+        self("delete", "amoc", "--all", "--wait=false", check=False)
+        try:
+            devstack_wait_for("every resource gone", lambda: not self.names(), timeout=timeout)
+        except WaitTimeoutError:
+            # A deletion that waits on AWS (by design) must not leak into the next test.
+            for name in self.names():
+                patch = '{"metadata":{"finalizers":null}}'
+                self("patch", f"amoc/{name}", "--type=merge", "-p", patch, check=False)
+
+    def names(self) -> list[str]:
+        out = self("get", "amoc", "-o", "jsonpath={.items[*].metadata.name}", check=False)
+        return out.stdout.split()
+
     def events(self, name: str) -> list[dict[str, Any]]:
         out = self(
             "get",
@@ -152,18 +166,5 @@ def operator(
             for c in control.calls()[-40:]:
                 print(c)
             print("\n--- resources ---\n" + kube("get", "amoc", "-o", "yaml", check=False).stdout)
-        _delete_all(kube, op)
+        kube.delete_all()
         op.stop()
-
-
-def _delete_all(kube: Kube, op: Operator) -> None:
-    """Leaves the cluster empty for the next test, with the operator's help where it can."""
-    kube("delete", "amoc", "--all", "--wait=false", check=False)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if not kube("get", "amoc", "-o", "name", check=False).stdout.strip():
-            return
-        time.sleep(0.25)
-    # A resource whose deletion waits on AWS (by design) must not leak into the next test.
-    for name in kube("get", "amoc", "-o", "name", check=False).stdout.split():
-        kube("patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}', check=False)

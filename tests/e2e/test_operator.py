@@ -297,16 +297,8 @@ def test_json_logs_one_object_per_line(
         kube.apply(EXAMPLE)
         kube.wait_reason(NAME, "Reconciled")
     finally:
+        kube.delete_all()
         op.stop()
-        kube("delete", "amoc", "--all", "--wait=false", check=False)
-        kube(
-            "patch",
-            f"amoc/{NAME}",
-            "--type=merge",
-            "-p",
-            '{"metadata":{"finalizers":null}}',
-            check=False,
-        )
     lines = [
         json.loads(line) for line in op.log_path.read_text().splitlines() if line.startswith("{")
     ]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal
+from typing import Literal
+
+from awsorg_localcluster.process import ManagedProcess, tail
 
 from .client import EmulatorControl, SeedName
 
@@ -51,8 +51,7 @@ class EmulatorProcess:
         self.log_path = (
             log_path or Path(tempfile.mkdtemp(prefix="awsorg-emulator-")) / "emulator.log"
         )
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self._process: ManagedProcess | None = None
         self._endpoint_url: str | None = None
         self._control: EmulatorControl | None = None
 
@@ -81,20 +80,15 @@ class EmulatorProcess:
         ]  # fmt: skip
 
     def start(self) -> EmulatorProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(_PACKAGE_PARENT), env.get("PYTHONPATH")])
         )
         env.pop("MOTO_ACCOUNT_ID", None)
-        self._process = subprocess.Popen(
-            self.command(),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
+        # The same child-process handling as the control plane's: its own session, killed
+        # with the test run even when that is SIGKILLed, stopped at interpreter exit.
+        self._process = ManagedProcess("awsorg-emulator", self.command(), self.log_path, env=env)
+        self._process.start()
         try:
             self._wait_until_ready(time.monotonic() + self.startup_timeout)
         except BaseException:
@@ -116,7 +110,7 @@ class EmulatorProcess:
             found = probe()
             if found:
                 return str(found)
-            if self._process is not None and self._process.poll() is not None:
+            if self._process is not None and not self._process.running:
                 raise EmulatorStartError(
                     f"emulator exited ({self._process.returncode}) before it "
                     f"could {what}; log:\n{self.log_tail()}"
@@ -126,33 +120,20 @@ class EmulatorProcess:
         raise EmulatorStartError(f"emulator did not {what} in time; log:\n{self.log_tail()}")
 
     def _listening_url(self) -> str | None:
-        match = _LISTENING_RE.search(self.log_path.read_text(errors="replace"))
+        # The log is appended to: only this start's lines count (ManagedProcess marks each).
+        text = self.log_path.read_text(errors="replace").rsplit("\n=== ", 1)[-1]
+        match = _LISTENING_RE.search(text)
         return match.group(1) if match else None
 
     def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        return tail(self.log_path, lines) or "(no log)"
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """Stop the process (SIGTERM, then SIGKILL after ``timeout``); returns its exit code."""
         process, self._process = self._process, None
-        code = None
-        if process is not None:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                code = process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                code = process.wait()
+        code = process.stop(timeout) if process is not None else None
         if self._control is not None:
             self._control.close()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
         return code
 
     def __enter__(self) -> EmulatorProcess:

@@ -146,8 +146,10 @@ class ManagedProcess:
         with _live_lock:
             _live.add(self)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; idempotent."""
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; idempotent.
+
+        Returns the exit code, or None if it was never started."""
         popen = self._popen
         try:
             if popen is not None and popen.poll() is None:
@@ -163,6 +165,7 @@ class ManagedProcess:
             with _live_lock:
                 _live.discard(self)
             self._close_log()
+        return popen.returncode if popen is not None else None
 
     def log_tail(self, lines: int = 50) -> str:
         return tail(self.log_path, lines)
