@@ -147,7 +147,10 @@ def _count_call(*, model: Any, parsed: Any, **_: Any) -> None:
     metrics.AWS_CALLS.labels(model.service_model.service_name, model.name, outcome).inc()
 
 
-def _count_failed_call(*, model: Any, exception: Exception, **_: Any) -> None:
-    metrics.AWS_CALLS.labels(
-        model.service_model.service_name, model.name, type(exception).__name__
-    ).inc()
+def _count_failed_call(*, exception: Exception, event_name: str, **_: Any) -> None:
+    # botocore passes no operation model with this event (only `exception` and `context`),
+    # so service and operation come from the event's name:
+    # "after-call-error.<service-id>.<Operation>". A handler that raises here would replace
+    # the real error (a timeout, a refused connection) with its own.
+    _, service, operation = [*event_name.split(".", 2), "unknown", "unknown"][:3]
+    metrics.AWS_CALLS.labels(service, operation, type(exception).__name__).inc()

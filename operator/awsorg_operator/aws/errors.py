@@ -5,9 +5,6 @@ The only place that reads botocore's exceptions; everything above sees `AwsFailu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -16,29 +13,9 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from awsorg_operator.failures import AwsCallError, AwsFailure, Retry
 
-class Retry(StrEnum):
-    NEVER = "never"  # until the spec changes or the periodic re-check
-    SOON = "soon"  # throttling, concurrent modification, 5xx: back off briefly
-    SLOWLY = "slowly"  # access denied: a person has to fix IAM, check now and then
-
-
-@dataclass(frozen=True)
-class AwsFailure:
-    operation: str
-    code: str
-    message: str
-    reason: str  # the condition reason a person acts on
-    retry: Retry
-
-    def describe(self) -> str:
-        return f"{self.operation}: {self.code}: {self.message}"
-
-
-class AwsCallError(Exception):
-    def __init__(self, failure: AwsFailure) -> None:
-        super().__init__(failure.describe())
-        self.failure = failure
+__all__ = ["AwsCallError", "AwsFailure", "Retry", "classify"]
 
 
 _THROTTLING = {
@@ -48,6 +25,15 @@ _THROTTLING = {
     "RequestLimitExceeded",
 }
 _ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
+# Credentials AWS no longer accepts. Expired ones (or a clock that drifted) fix themselves
+# once botocore refreshes them; the others need a person, but must never be terminal either.
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
+_BAD_CREDENTIALS = {
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+}
 # Not retried by any botocore retry mode (AWS-FACTS: Organizations errors), so ours.
 _CONCURRENT = {"ConcurrentModificationException"}
 _SERVER = {
@@ -90,6 +76,10 @@ def _classify_client_error(operation: str, error: ClientError) -> AwsFailure:
         return failure("ConcurrentModification", Retry.SOON)
     if code in _ACCESS_DENIED:
         return failure("AccessDenied", Retry.SLOWLY)
+    if code in _EXPIRED:
+        return failure("AwsCredentials", Retry.SOON)
+    if code in _BAD_CREDENTIALS:
+        return failure("AwsCredentials", Retry.SLOWLY)
     if code in _SERVER or status >= 500:
         return failure("AwsError", Retry.SOON)
     if code == "ValidationException" and _MAINTENANCE_MODE in message.lower():

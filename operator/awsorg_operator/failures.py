@@ -1,0 +1,42 @@
+"""Failures as data: what went wrong talking to AWS, and whether waiting fixes it.
+
+Pure: the plan, the snapshot and the report read these without importing botocore.
+`aws/errors.py` is the one place that turns botocore's exceptions into them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Retry(StrEnum):
+    NEVER = "never"  # until the spec or the observed AWS state changes
+    SOON = "soon"  # throttling, concurrent modification, 5xx, timeouts: back off briefly
+    SLOWLY = "slowly"  # access denied, bad credentials: a person has to act; check now and then
+
+
+@dataclass(frozen=True)
+class AwsFailure:
+    operation: str
+    code: str
+    message: str
+    reason: str  # the condition reason a person acts on
+    retry: Retry
+
+    def describe(self) -> str:
+        return f"{self.operation}: {self.code}: {self.message}"
+
+
+class AwsCallError(Exception):
+    """An AWS call failed; raised by the AWS side, caught by the reconciler."""
+
+    def __init__(self, failure: AwsFailure) -> None:
+        super().__init__(failure.describe())
+        self.failure = failure
+
+
+def internal_failure(operation: str, error: BaseException) -> AwsFailure:
+    """An exception nobody expected (a bug, or an answer AWS never documented): reported
+    like an AWS failure, so status and an Event always say what happened, and retried."""
+    return AwsFailure(operation, type(error).__name__, str(error), "InternalError", Retry.SOON)
