@@ -17,7 +17,6 @@ KIND = "AuditManagerOrgConfig"
 PLURAL = "auditmanagerorgconfigs"
 FINALIZER = "awsorg.io/finalizer"
 ALLOW_ADMIN_CHANGE_ANNOTATION = "awsorg.io/allow-admin-change"
-SERVICE_PRINCIPAL = "auditmanager.amazonaws.com"
 
 AccountID = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 RegionName = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")]
@@ -25,6 +24,13 @@ KmsKey = Annotated[
     str,
     StringConstraints(pattern=r"^(DEFAULT|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+)$"),
 ]
+
+
+def key_region(kms_key: str) -> str | None:
+    """The Region a KMS key ARN names (arn:partition:kms:REGION:account:key/id); None for
+    DEFAULT, the AWS owned key, which every Region has."""
+    parts = kms_key.split(":")
+    return parts[3] if kms_key.startswith("arn:") and len(parts) > 3 else None
 
 
 class TrustedAccess(StrEnum):
@@ -58,6 +64,7 @@ class Spec(_Model):
     )
     regions: tuple[RegionName, ...] | None = Field(default=None, min_length=1)
     kms_key: KmsKey | None = Field(default=None, alias="kmsKey")
+    kms_keys: dict[RegionName, KmsKey] | None = Field(default=None, alias="kmsKeys", min_length=1)
     deletion_policy: DeletionPolicy = Field(default=DeletionPolicy.RETAIN, alias="deletionPolicy")
     management_policy: ManagementPolicy = Field(
         default=ManagementPolicy.MANAGE, alias="managementPolicy"
@@ -71,10 +78,34 @@ class Spec(_Model):
             raise ValueError("delegatedAdminAccountID requires trustedAccess: Enabled")
         if self.regions is not None and len(set(self.regions)) != len(self.regions):
             raise ValueError("regions must be unique")
+        self._check_kms_keys()
         return self
+
+    def _check_kms_keys(self) -> None:
+        # Mirrors the CEL rules: a key ARN names one Region and works only there.
+        if self.kms_key is not None and self.kms_keys is not None:
+            raise ValueError("set kmsKey or kmsKeys, not both")
+        arn_region = key_region(self.kms_key or "")
+        if arn_region and (self.regions is None or self.regions != (arn_region,)):
+            raise ValueError(
+                "a kmsKey ARN works in its own Region only: list exactly that Region in "
+                "regions, or use kmsKeys for a key per Region"
+            )
+        for region, key in (self.kms_keys or {}).items():
+            if key_region(key) not in (None, region):
+                raise ValueError(f"kmsKeys: the key for {region} is an ARN of another Region")
+            if self.regions is not None and region not in self.regions:
+                raise ValueError(f"kmsKeys: {region} is not in regions")
 
     def effective_regions(self, default_region: str) -> tuple[str, ...]:
         return self.regions or (default_region,)
+
+    def effective_kms_keys(self, default_region: str) -> dict[str, str]:
+        """The key wanted in each Region; a Region absent here has its key left alone."""
+        if self.kms_keys is not None:
+            return dict(self.kms_keys)
+        regions = self.effective_regions(default_region)
+        return dict.fromkeys(regions, self.kms_key) if self.kms_key is not None else {}
 
 
 ConditionStatus = Literal["True", "False", "Unknown"]
@@ -97,13 +128,45 @@ class RegionStatus(_Model):
     message: str | None = None
 
 
+class PlannedState(StrEnum):
+    """Why a planned action was not carried out (yet)."""
+
+    NOT_APPLIED = "NotApplied"  # managementPolicy Observe
+    AWAITING_APPROVAL = "AwaitingApproval"  # replaces or removes an administrator
+    REFUSED = "Refused"  # AWS refused it for good; not sent again until something changes
+    IN_FLIGHT = "InFlight"  # sent; AWS does not show it yet (eventual consistency)
+
+
+class PlannedAction(_Model):
+    """One change the operator would make in AWS and did not (yet)."""
+
+    operation: str
+    region: str | None = None
+    account_id: str | None = Field(default=None, alias="accountID")
+    kms_key: str | None = Field(default=None, alias="kmsKey")
+    why: str
+    state: PlannedState
+    since: str  # when it entered this state
+    reason: str | None = None  # Refused: the condition reason, e.g. MaintenanceMode
+    message: str | None = None  # Refused: AWS's error code and message
+    # Refused: the generation and the digest of the AWS state it was refused for.
+    generation: int | None = None
+    aws_state: str | None = Field(default=None, alias="awsState")
+
+
 class Status(_Model):
+    # Read back from the API server: a field this version does not know must not cost the
+    # rest (organizationID above all), so unknown fields are ignored rather than refused.
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
     observed_generation: int | None = Field(default=None, alias="observedGeneration")
     organization_id: str | None = Field(default=None, alias="organizationID")
     management_account_id: str | None = Field(default=None, alias="managementAccountID")
     trusted_access: TrustedAccess | None = Field(default=None, alias="trustedAccess")
     delegated_admin_account_id: str | None = Field(default=None, alias="delegatedAdminAccountID")
     regions: tuple[RegionStatus, ...] = ()
+    planned_actions: tuple[PlannedAction, ...] = Field(default=(), alias="plannedActions")
+    planned_action_count: int = Field(default=0, alias="plannedActionCount")
     conditions: tuple[Condition, ...] = ()
 
     def to_patch(self) -> dict[str, object]:

@@ -1,6 +1,7 @@
 """kopf wiring: thin handlers that unpack the object, call the reconciler and translate.
 
-Handlers are sync on purpose: boto3 blocks, and kopf runs sync handlers in threads.
+Handlers are async; the reconcile itself blocks on boto3, so it runs on a bounded thread pool
+of the operator's own (`--aws-workers`), apart from the event loop and kopf's own executor.
 """
 
 from __future__ import annotations
@@ -9,31 +10,41 @@ import asyncio
 import dataclasses
 import logging
 import os
+import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
+import kubernetes
 from pydantic import ValidationError
 
 from awsorg_operator import metrics
 from awsorg_operator.api import FINALIZER, GROUP, PLURAL, VERSION, Spec, Status
 from awsorg_operator.aws.clients import ClientFactory, ClientSettings
-from awsorg_operator.aws.errors import Retry
+from awsorg_operator.aws.external import AwsConnector
 from awsorg_operator.conditions import READY, SYNCED, set_condition
-from awsorg_operator.reconciler import Claim, Outcome, Reconciler, Resource, utcnow
+from awsorg_operator.failures import Retry
+from awsorg_operator.health import Watchdog
+from awsorg_operator.reconciler import Reconciler, utcnow
+from awsorg_operator.resource import Claim, Outcome, Resource
 from awsorg_operator.settings import Settings
+from awsorg_operator.writes import rfc3339
 
 CLAIMS_KEY = "all"
 KOPF_PREFIX = "kopf.awsorg.io"
+API_SERVER_PROBE_TIMEOUT = 3.0  # below the chart's livenessProbe timeoutSeconds (5)
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
-def backoff(retry: Retry, attempt: int) -> float:
-    """Seconds before the next try: one reconcile per step, never a hot loop."""
+def backoff(retry: Retry, attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """Seconds before the next try: one reconcile per step, never a hot loop. Full jitter on
+    the upper half, so resources that failed together do not retry together."""
     base, cap = (5.0, 300.0) if retry is Retry.SOON else (60.0, 900.0)
-    return float(min(base * 2 ** min(attempt, 10), cap))
+    step = float(min(base * 2 ** min(attempt, 10), cap))
+    return step / 2 + rand() * step / 2
 
 
 class _Locks:
@@ -59,16 +70,18 @@ def to_resource(body: kopf.Body) -> Resource:
         created=str(meta.creation_timestamp or ""),
         spec=Spec.model_validate(dict(body.spec)),
         annotations=dict(meta.annotations),
-        status=_status(body.status),
+        status=read_status(body.status),
     )
 
 
-def _status(raw: Mapping[str, Any]) -> Status:
+def read_status(raw: Mapping[str, Any]) -> Status:
     try:
         return Status.model_validate(dict(raw))
     except ValidationError:
-        # A status we cannot read (hand-edited, or from another version) is rebuilt.
-        return Status()
+        # A status we cannot read (hand-edited, or from another version) is rebuilt, but the
+        # organization it recorded is kept: OrganizationMismatch depends on it.
+        kept = {k: raw.get(k) for k in ("organizationID", "managementAccountID")}
+        return Status.model_validate({k: v for k, v in kept.items() if isinstance(v, str)})
 
 
 def to_claim(body: kopf.Body) -> Claim:
@@ -81,6 +94,13 @@ def to_claim(body: kopf.Body) -> Claim:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Runtime:
+    reconciler: Reconciler
+    pool: ThreadPoolExecutor
+    watchdog: Watchdog
+
+
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     factory = ClientFactory(
         ClientSettings(
@@ -90,13 +110,21 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
             max_attempts=settings.aws_max_attempts,
         )
     )
-    reconciler = Reconciler(factory, settings.default_region)
+    rt = _Runtime(
+        Reconciler(AwsConnector(factory), settings.default_region),
+        ThreadPoolExecutor(settings.aws_workers, thread_name_prefix="aws"),
+        Watchdog(settings.stuck_seconds),
+    )
     locks = _Locks()
     resource = (GROUP, VERSION, PLURAL)
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         _configure_kopf(settings)
+
+    @kopf.on.cleanup(registry=registry)
+    def stop_pool(**_: Any) -> None:
+        rt.pool.shutdown(wait=False, cancel_futures=True)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -110,6 +138,22 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
             info = dataclasses.replace(info, default_namespace=namespace)
         return info
 
+    @kopf.on.probe(id="apiServer", registry=registry)
+    async def api_server(**_: Any) -> str:
+        # Raising PermanentError makes kopf answer /healthz with 500 at once (a plain
+        # exception would be retried inside the probe and hang it).
+        try:
+            return await asyncio.to_thread(_api_server_version)
+        except Exception as e:
+            raise kopf.PermanentError(f"the API server cannot be reached: {e}") from e
+
+    @kopf.on.probe(id="reconciles", registry=registry)
+    def reconciles(**_: Any) -> str:
+        stuck = rt.watchdog.stuck()
+        if stuck:
+            raise kopf.PermanentError(stuck)
+        return "none stuck"
+
     @kopf.index(*resource, id="claims", registry=registry)
     def claims(*, body: kopf.Body, **_: Any) -> dict[str, Claim]:
         return {CLAIMS_KEY: to_claim(body)}
@@ -119,7 +163,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     @kopf.on.update(*resource, id="reconcile", registry=registry)
     async def reconcile(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
         async with locks(body.metadata.uid or ""):
-            await _run(reconciler.reconcile, body, patch, kw, logger, temporary=set(Retry))
+            await _run(rt, rt.reconciler.reconcile, body, patch, kw, logger, set(Retry))
 
     @kopf.timer(
         *resource,
@@ -135,14 +179,20 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         async with lock:
             # Only short retries here: a slow one is the change handler's to keep, and a
             # second backoff stream would double the calls to AWS.
-            await _run(reconciler.reconcile, body, patch, kw, logger, temporary={Retry.SOON})
+            await _run(rt, rt.reconciler.reconcile, body, patch, kw, logger, {Retry.SOON})
 
     @kopf.on.delete(*resource, id="delete", registry=registry)
     async def delete(*, body: kopf.Body, patch: kopf.Patch, logger: Logger, **kw: Any) -> None:
         uid = body.metadata.uid or ""
         async with locks(uid):
-            await _run(reconciler.delete, body, patch, kw, logger, set(Retry), deleting=True)
+            await _run(rt, rt.reconciler.delete, body, patch, kw, logger, set(Retry), True)
         locks.forget(uid)
+
+
+def _api_server_version() -> str:
+    # kopf.login_via_client loaded the same kubeconfig or in-cluster configuration.
+    version = kubernetes.client.VersionApi().get_code(_request_timeout=API_SERVER_PROBE_TIMEOUT)
+    return str(version.git_version)
 
 
 def _configure_kopf(s: kopf.OperatorSettings) -> None:
@@ -161,10 +211,10 @@ def _configure_kopf(s: kopf.OperatorSettings) -> None:
     s.networking.request_timeout = 60
     # Our own Events say what changed in AWS; kopf's log lines would only repeat them.
     s.posting.level = logging.CRITICAL
-    s.execution.max_workers = 8
 
 
 async def _run(
+    rt: _Runtime,
     step: Callable[[Resource, list[Claim]], Outcome],
     body: kopf.Body,
     patch: kopf.Patch,
@@ -184,11 +234,17 @@ async def _run(
     index: kopf.Index[str, Claim] = kw["claims"]
     claims = list(index.get(CLAIMS_KEY, []))
     started = time.monotonic()
-    # boto3 blocks: the reconcile runs in a thread, with short AWS timeouts.
-    outcome = await asyncio.to_thread(step, res, claims)
-    metrics.RECONCILE_DURATION.labels("ok" if outcome.retry is None else "retry").observe(
-        time.monotonic() - started
-    )
+
+    def work() -> Outcome:
+        with rt.watchdog.running(f"the reconcile of {res.name}"):
+            return step(res, claims)
+
+    # boto3 blocks: the reconcile runs on the AWS pool, with short AWS timeouts. The
+    # reconciler turns every failure into an Outcome, so status is always written.
+    outcome = await asyncio.get_running_loop().run_in_executor(rt.pool, work)
+    synced = outcome.status.condition(SYNCED)
+    result = "ok" if synced and synced.status == "True" else "error"
+    metrics.RECONCILE_DURATION.labels(result).observe(time.monotonic() - started)
     patch.setdefault("status", {}).update(outcome.status.to_patch())
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
@@ -204,8 +260,8 @@ async def _run(
 def _invalid_spec(body: kopf.Body, patch: kopf.Patch, error: ValidationError) -> None:
     # The CRD schema refuses this before it reaches us; this guards older stored objects.
     message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-    now = utcnow()
-    previous = _status(body.status).conditions
+    now = rfc3339(utcnow())
+    previous = read_status(body.status).conditions
     generation = int(body.metadata.get("generation", 0))
     conditions = [
         set_condition(previous, t, "False", "InvalidSpec", message, generation, now)

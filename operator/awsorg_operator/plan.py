@@ -10,43 +10,31 @@ The order of the actions is the order AWS requires:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from awsorg_operator.actions import (
+    Action,
+    DeregisterAdmin,
+    DisableTrustedAccess,
+    EnableTrustedAccess,
+    RegisterAccount,
+    RegisterAdmin,
+    UpdateKmsKey,
+)
+from awsorg_operator.api import ALLOW_ADMIN_CHANGE_ANNOTATION
 from awsorg_operator.state import AccountStatus, Observed, RegionView
-
-
-class Op(StrEnum):
-    ENABLE_TRUSTED_ACCESS = "EnableAWSServiceAccess"
-    DISABLE_TRUSTED_ACCESS = "DisableAWSServiceAccess"
-    REGISTER_ACCOUNT = "RegisterAccount"
-    REGISTER_ADMIN = "RegisterOrganizationAdminAccount"
-    DEREGISTER_ADMIN = "DeregisterOrganizationAdminAccount"
-    UPDATE_KMS_KEY = "UpdateSettings"
 
 
 @dataclass(frozen=True)
 class Desired:
     trusted_access: bool
     admin_account_id: str | None  # None: not managed
-    kms_key: str | None  # None: not managed
     regions: tuple[str, ...]
-    allow_admin_change: bool = False
-
-
-@dataclass(frozen=True)
-class Action:
-    op: Op
-    why: str  # the difference it closes, as a person would say it
-    region: str | None = None  # None: organization-wide
-    account_id: str | None = None
-    kms_key: str | None = None
-
-    @property
-    def registers_admin(self) -> bool:
-        return self.op is Op.REGISTER_ADMIN or (
-            self.op is Op.REGISTER_ACCOUNT and self.account_id is not None
-        )
+    kms_keys: Mapping[str, str] = field(default_factory=dict)  # Region -> key; absent: unmanaged
+    # The administrator a person approved deregistering (the approval annotation's value):
+    # an approval is bound to the one account it names, so it approves one change.
+    approved_removal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +44,7 @@ class Blocker:
     reason: str
     message: str
     region: str | None = None
+    would: tuple[Action, ...] = ()  # what it would do once approved: shown in status
 
 
 @dataclass(frozen=True)
@@ -79,13 +68,8 @@ def plan(desired: Desired, observed: Observed) -> Plan:
 def plan_deletion(desired: Desired, observed: Observed) -> Plan:
     """deletionPolicy Delete: undo what this resource manages, and nothing it does not."""
     ours = desired.admin_account_id
-    actions = [
-        Action(
-            Op.DEREGISTER_ADMIN,
-            f"{r.region}: deregister delegated administrator {ours}",
-            region=r.region,
-            account_id=ours,
-        )
+    actions: list[Action] = [
+        DeregisterAdmin(r.region, ours, f"{r.region}: deregister delegated administrator {ours}")
         for r in _views(observed, desired)
         if ours is not None and r.admin_account_id == ours
     ]
@@ -111,7 +95,7 @@ def plan_deletion(desired: Desired, observed: Observed) -> Plan:
             )
         return Plan(actions=tuple(actions), notes=(note,))
     if not observed.region_failures():
-        actions.append(Action(Op.DISABLE_TRUSTED_ACCESS, "disable trusted access"))
+        actions.append(DisableTrustedAccess("disable trusted access"))
     return Plan(actions=tuple(actions))
 
 
@@ -138,22 +122,16 @@ def _plan_enabled(desired: Desired, observed: Observed) -> Plan:
     if not observed.trusted_access:
         # Last: Audit Manager's own register call enables trusted access as it should (the
         # act step then skips this); when there is none, or it failed, Organizations does.
-        actions.append(Action(Op.ENABLE_TRUSTED_ACCESS, "trusted access is disabled"))
+        actions.append(EnableTrustedAccess("trusted access is disabled"))
     return Plan(actions=tuple(actions), blockers=tuple(blockers), pending=tuple(pending))
 
 
 def _plan_region(desired: Desired, view: RegionView) -> tuple[list[Action], Blocker | None]:
     region, want = view.region, desired.admin_account_id
+    key = desired.kms_keys.get(region)
     if view.account_status is AccountStatus.INACTIVE:
-        return [
-            Action(
-                Op.REGISTER_ACCOUNT,
-                f"{region}: Audit Manager is not enabled",
-                region=region,
-                account_id=want,
-                kms_key=desired.kms_key,
-            )
-        ], None
+        why = f"{region}: Audit Manager is not enabled"
+        return [RegisterAccount(region, why, admin_account_id=want, kms_key=key)], None
     if view.account_status is AccountStatus.PENDING_ACTIVATION:
         return [], None
     actions: list[Action] = []
@@ -161,32 +139,18 @@ def _plan_region(desired: Desired, view: RegionView) -> tuple[list[Action], Bloc
     have = view.admin_account_id
     if want is not None and have != want:
         if have is None:
-            actions.append(
-                Action(
-                    Op.REGISTER_ADMIN,
-                    f"{region}: no delegated administrator",
-                    region=region,
-                    account_id=want,
-                )
-            )
-        elif desired.allow_admin_change:
-            why = f"{region}: delegated administrator is {have}, want {want}"
-            actions += [
-                Action(Op.DEREGISTER_ADMIN, why, region=region, account_id=have),
-                Action(Op.REGISTER_ADMIN, why, region=region, account_id=want),
-            ]
+            actions.append(RegisterAdmin(region, want, f"{region}: no delegated administrator"))
         else:
-            blocker = Blocker(
-                "AdminChangeBlocked", _admin_change_message(region, have, want), region=region
-            )
-    if desired.kms_key is not None and view.kms_key != desired.kms_key:
+            why = f"{region}: delegated administrator is {have}, want {want}"
+            change = (DeregisterAdmin(region, have, why), RegisterAdmin(region, want, why))
+            if desired.approved_removal == have:
+                actions += change
+            else:
+                message = _admin_change_message(region, have, want)
+                blocker = Blocker("AdminChangeBlocked", message, region, would=change)
+    if key is not None and view.kms_key != key:
         actions.append(
-            Action(
-                Op.UPDATE_KMS_KEY,
-                f"{region}: KMS key is {view.kms_key}, want {desired.kms_key}",
-                region=region,
-                kms_key=desired.kms_key,
-            )
+            UpdateKmsKey(region, key, f"{region}: KMS key is {view.kms_key}, want {key}")
         )
     return actions, blocker
 
@@ -205,14 +169,21 @@ def _plan_disabled(desired: Desired, observed: Observed) -> Plan:
         have = view.admin_account_id
         if have is None:
             continue
-        if desired.allow_admin_change:
-            why = f"{view.region}: delegated administrator {have} is registered"
-            actions.append(Action(Op.DEREGISTER_ADMIN, why, region=view.region, account_id=have))
+        removal = DeregisterAdmin(
+            view.region, have, f"{view.region}: delegated administrator {have} is registered"
+        )
+        if desired.approved_removal == have:
+            actions.append(removal)
         else:
             message = _admin_removal_message(view.region, have)
-            blockers.append(Blocker("AdminChangeBlocked", message, view.region))
-    if not blockers:
-        actions.append(Action(Op.DISABLE_TRUSTED_ACCESS, "trusted access is enabled"))
+            blockers.append(Blocker("AdminChangeBlocked", message, view.region, (removal,)))
+    disable = DisableTrustedAccess("trusted access is enabled")
+    if blockers:
+        # Shown in status as what approving would do, after the removals.
+        last = blockers[-1]
+        blockers[-1] = Blocker(last.reason, last.message, last.region, (*last.would, disable))
+    else:
+        actions.append(disable)
     return Plan(actions=tuple(actions), blockers=tuple(blockers))
 
 
@@ -238,24 +209,26 @@ def _admins_out_of_reach(desired: Desired, observed: Observed) -> Blocker | None
     return None
 
 
-_REMOVAL_RISK = (
-    "Deregistering stops evidence collection to that account, and may leave evidence "
-    "finder's CloudTrail Lake event data store running up costs there (disable evidence "
-    "finder in that account first). Since 30 April 2026 Audit Manager is in maintenance "
-    "mode: AWS may refuse to register an administrator again, so this may not be undone. "
-    'To go ahead, annotate the resource with awsorg.io/allow-admin-change: "true".'
-)
+def _removal_risk(have: str) -> str:
+    return (
+        "Deregistering stops evidence collection to that account, and may leave evidence "
+        "finder's CloudTrail Lake event data store running up costs there (disable evidence "
+        "finder in that account first). Since 30 April 2026 Audit Manager is in maintenance "
+        "mode: AWS may refuse to register an administrator again, so this may not be undone. "
+        f'To go ahead, annotate the resource with {ALLOW_ADMIN_CHANGE_ANNOTATION}: "{have}" (the '
+        "administrator to deregister: the approval is good for that account only)."
+    )
 
 
 def _admin_change_message(region: str, have: str, want: str) -> str:
     return (
         f"{region}: the delegated administrator is {have}; changing it to {want} takes two "
-        f"steps, deregister {have} then register {want}. " + _REMOVAL_RISK
+        f"steps, deregister {have} then register {want}. " + _removal_risk(have)
     )
 
 
 def _admin_removal_message(region: str, have: str) -> str:
     return (
         f"{region}: disabling trusted access first deregisters the delegated administrator "
-        f"{have}. " + _REMOVAL_RISK
+        f"{have}. " + _removal_risk(have)
     )

@@ -28,6 +28,8 @@ class Settings:
     aws_connect_timeout: float = 3.0
     aws_read_timeout: float = 10.0
     aws_max_attempts: int = 3
+    aws_workers: int = 32
+    stuck_seconds: float = 1800.0
     verbose: bool = False
 
 
@@ -62,6 +64,18 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "AWSORG_AWS_MAX_ATTEMPTS",
         int,
         "attempts per AWS call (botocore standard retry mode)",
+    ),
+    (
+        "aws_workers",
+        "AWSORG_AWS_WORKERS",
+        int,
+        "threads that run reconciles (AWS calls block): how many resources are reconciled at once",
+    ),
+    (
+        "stuck_seconds",
+        "AWSORG_STUCK_SECONDS",
+        float,
+        "/healthz fails when one reconcile has run longer than this",
     ),
     ("verbose", "AWSORG_VERBOSE", _flag, "debug logging"),
 ]
@@ -103,6 +117,10 @@ def parse(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = Non
     settings = Settings(**vars(p.parse_args(argv)))
     if settings.resync_seconds <= 0:
         p.error("--resync-seconds must be positive")
+    if settings.aws_workers < 1:
+        p.error("--aws-workers must be at least 1")
+    if settings.stuck_seconds <= 0:
+        p.error("--stuck-seconds must be positive")
     if settings.peering == "":
         settings = replace(settings, peering=None)  # an empty name means standalone
     return settings

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from awsorg_operator.aws.errors import AwsFailure
+from awsorg_operator.failures import AwsFailure
 
 
 class AccountStatus(StrEnum):
@@ -64,3 +65,23 @@ class Observed:
 
     def region_failures(self) -> list[RegionFailure]:
         return [r for r in self.regions.values() if isinstance(r, RegionFailure)]
+
+    def fingerprint(self) -> str:
+        """A short digest of what AWS showed, stable across processes: a write AWS refused for
+        good is not sent again until this (or the spec) changes."""
+        regions = [
+            (name, v.account_status.value, v.admin_account_id, v.kms_key)
+            if isinstance(v, RegionView)
+            else (name, "unreadable")
+            for name, v in sorted(self.regions.items())
+        ]
+        canonical = repr(
+            (
+                self.org.organization.id,
+                self.trusted_access,
+                sorted(self.org_delegated_admins),
+                regions,
+                sorted(self.admins_elsewhere.items()),
+            )
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]

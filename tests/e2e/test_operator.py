@@ -112,7 +112,8 @@ def test_changing_the_admin_needs_the_annotation(
     blocked = kube.wait_reason(NAME, "AdminChangeBlocked")
     assert "awsorg.io/allow-admin-change" in blocked["message"]
     assert writes(control) == [] and admin_in(control, "us-east-1") == AUDIT
-    kube("annotate", "amoc", NAME, "awsorg.io/allow-admin-change=true")
+    # The approval names the administrator it lets go: good for this change only.
+    kube("annotate", "amoc", NAME, f"awsorg.io/allow-admin-change={AUDIT}")
     # Sooner than the periodic re-check: the annotation itself starts a reconcile.
     kube.wait_reason(NAME, "Reconciled", timeout=RESYNC_SECONDS * 0.6)
     assert all(admin_in(control, r) == WORKLOADS_ACCOUNT_ID for r in REGIONS)
@@ -126,7 +127,7 @@ def test_switching_to_disabled(kube: Kube, operator: Operator, control: Emulator
     kube.wait_reason(NAME, "Reconciled")
     kube.apply(
         amoc(
-            annotations={"awsorg.io/allow-admin-change": "true"},
+            annotations={"awsorg.io/allow-admin-change": AUDIT},
             trustedAccess="Disabled",
             regions=REGIONS,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ import pytest
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_operator.api import Spec, Status
 from awsorg_operator.aws.clients import ClientFactory, ClientSettings
-from awsorg_operator.reconciler import Claim, Outcome, Reconciler, Resource
+from awsorg_operator.aws.external import AwsConnector
+from awsorg_operator.reconciler import Reconciler
+from awsorg_operator.resource import Claim, Outcome, Resource
 
 MGMT, AUDIT, WORKLOADS = "123456789012", "111111111111", "222222222222"
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -109,21 +112,25 @@ MUTATING = ("Register", "Deregister", "Enable", "Disable", "Update", "Create", "
 
 
 class Clock:
-    """Moves one second each time it is read, so times written by two reconciles differ."""
+    """Moves one second each time it is read, so times written by two reconciles differ;
+    `advance` jumps, e.g. past the grace of a write in flight."""
 
     def __init__(self) -> None:
-        self.seconds = 0
+        self.at = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 
-    def __call__(self) -> str:
-        self.seconds += 1
-        return f"2026-11-29T12:{self.seconds // 60:02d}:{self.seconds % 60:02d}Z"
+    def __call__(self) -> datetime:
+        self.at += timedelta(seconds=1)
+        return self.at
+
+    def advance(self, delta: timedelta) -> None:
+        self.at += delta
 
 
 @pytest.fixture
 def reconciler(aws_env: None) -> Reconciler:
     # A fresh factory per test, so the environment set above is what boto3 reads.
     return Reconciler(
-        ClientFactory(ClientSettings(default_region="us-east-1", max_attempts=2)),
+        AwsConnector(ClientFactory(ClientSettings(default_region="us-east-1", max_attempts=2))),
         default_region="us-east-1",
         now=Clock(),
     )

@@ -16,6 +16,7 @@ from awsorg_operator.api import (
     VERSION,
     Condition,
     Credentials,
+    PlannedAction,
     RegionStatus,
     Spec,
     Status,
@@ -53,6 +54,7 @@ def required(model: type[BaseModel]) -> set[str]:
         (("spec", "credentials"), Credentials),
         (("status",), Status),
         (("status", "regions", "items"), RegionStatus),
+        (("status", "plannedActions", "items"), PlannedAction),
         (("status", "conditions", "items"), Condition),
     ],
 )

@@ -6,8 +6,15 @@ import itertools
 
 import pytest
 
-from awsorg_operator.aws.errors import AwsFailure, Retry
-from awsorg_operator.plan import Desired, Op, plan, plan_deletion
+from awsorg_operator.actions import (
+    DeregisterAdmin,
+    DisableTrustedAccess,
+    EnableTrustedAccess,
+    RegisterAdmin,
+    account_of,
+)
+from awsorg_operator.failures import AwsFailure, Retry
+from awsorg_operator.plan import Desired, plan, plan_deletion
 from awsorg_operator.state import (
     AccountStatus,
     Observed,
@@ -53,13 +60,16 @@ def want(
     admin: str | None = ADMIN,
     kms: str | None = None,
     regions: tuple[str, ...] = ("us-east-1",),
-    allow: bool = False,
+    allow: bool | str = False,
 ) -> Desired:
-    return Desired(trusted, admin, kms, regions, allow)
+    """`allow=True` approves deregistering ADMIN, the administrator views show by default."""
+    approved = ADMIN if allow is True else (allow or None)
+    kms_keys = dict.fromkeys(regions, kms) if kms else {}
+    return Desired(trusted, admin, regions, kms_keys, approved)
 
 
 def ops(p: object) -> list[tuple[str, str | None, str | None]]:
-    return [(a.op.value, a.region, a.account_id) for a in p.actions]  # type: ignore[attr-defined]
+    return [(a.operation, a.region, account_of(a)) for a in p.actions]  # type: ignore[attr-defined]
 
 
 def view(
@@ -270,8 +280,10 @@ def test_enabled_never_deregisters_without_leave_and_always_lands_on_the_spec(
     trusted: bool, status: AccountStatus, have: str | None, wanted: str | None, allow: bool
 ) -> None:
     """Exhaustive over one Region: the invariants that matter when a setup cannot be rebuilt."""
-    p = plan(want(admin=wanted, allow=allow), observed(trusted, view(status=status, admin=have)))
-    deregistered = [a for a in p.actions if a.op is Op.DEREGISTER_ADMIN]
+    approval = (have or "") if allow else ""
+    obs = observed(trusted, view(status=status, admin=have))
+    p = plan(want(admin=wanted, allow=approval), obs)
+    deregistered = [a for a in p.actions if isinstance(a, DeregisterAdmin)]
     if deregistered:
         assert allow and have not in (None, wanted)
     if wanted and have not in (None, wanted) and status is ACTIVE and not allow:
@@ -280,8 +292,32 @@ def test_enabled_never_deregisters_without_leave_and_always_lands_on_the_spec(
         assert p.converged
     if not trusted:
         # Last, so that Audit Manager's own register call, if any, goes first (AWS's advice).
-        assert p.actions[-1].op is Op.ENABLE_TRUSTED_ACCESS
-    assert not any(a.op is Op.DISABLE_TRUSTED_ACCESS for a in p.actions)
+        assert isinstance(p.actions[-1], EnableTrustedAccess)
+    assert not any(isinstance(a, DisableTrustedAccess) for a in p.actions)
+
+
+@pytest.mark.parametrize("trusted_access", [True, False])
+def test_an_approval_approves_only_the_administrator_it_names(trusted_access: bool) -> None:
+    """An approval left in place after its change must not approve the next one."""
+    admin = OTHER if trusted_access else None
+    stale = plan(want(trusted_access, admin, allow=OTHER), observed(True, view(admin=ADMIN)))
+    assert [b.reason for b in stale.blockers] == ["AdminChangeBlocked"]
+    assert not any(isinstance(a, DeregisterAdmin) for a in stale.actions)
+    assert f'awsorg.io/allow-admin-change: "{ADMIN}"' in stale.blockers[0].message
+    # What approving would do is shown: the two steps, or the removal and the disabling.
+    would = stale.blockers[0].would
+    assert isinstance(would[0], DeregisterAdmin) and would[0].account_id == ADMIN
+    assert isinstance(would[-1], RegisterAdmin if trusted_access else DisableTrustedAccess)
+    approved = plan(want(trusted_access, admin, allow=ADMIN), observed(True, view(admin=ADMIN)))
+    assert not approved.blockers
+    assert [a for a in approved.actions if isinstance(a, DeregisterAdmin)]
+
+
+def test_a_kms_key_per_region_is_planned_where_it_differs() -> None:
+    key = "arn:aws:kms:eu-west-1:123456789012:key/k"
+    desired = Desired(True, ADMIN, ("us-east-1", "eu-west-1"), {"eu-west-1": key})
+    p = plan(desired, observed(True, view(), view("eu-west-1")))
+    assert [(a.operation, a.region) for a in p.actions] == [("UpdateSettings", "eu-west-1")]
 
 
 @pytest.mark.parametrize(

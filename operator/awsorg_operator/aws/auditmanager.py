@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsorg_operator.aws.calls import call
-from awsorg_operator.aws.errors import AwsCallError
+from awsorg_operator.failures import AwsCallError
 from awsorg_operator.state import AccountStatus, RegionView
 
 if TYPE_CHECKING:

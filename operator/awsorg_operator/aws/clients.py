@@ -20,6 +20,7 @@ from botocore.exceptions import NoCredentialsError
 
 from awsorg_operator import metrics
 from awsorg_operator.aws.errors import AwsCallError, classify
+from awsorg_operator.external import Identity
 
 if TYPE_CHECKING:
     from types_boto3_auditmanager import AuditManagerClient
@@ -27,14 +28,6 @@ if TYPE_CHECKING:
     from types_boto3_sts import STSClient
 
 SESSION_NAME = "awsorg-operator"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Whose credentials: the operator's own (no role), or a role it assumes."""
-
-    role_arn: str | None = None
-    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,9 +100,21 @@ class ClientFactory:
 
     def for_identity(self, identity: Identity) -> AwsClients:
         with self._lock:
-            if identity not in self._by_identity:
-                self._by_identity[identity] = AwsClients(self._session(identity), self._settings)
-            return self._by_identity[identity]
+            known = self._by_identity.get(identity)
+        if known is not None:
+            return known
+        # Built outside the lock: getting source credentials can take an HTTP round trip
+        # (IRSA, Pod Identity), and one slow identity must not hold up every other resource.
+        # Two threads may build the same identity at once; the first one stored wins.
+        built = AwsClients(self._session(identity), self._settings)
+        with self._lock:
+            return self._by_identity.setdefault(identity, built)
+
+    def forget(self, identity: Identity) -> None:
+        """Drop an identity's clients, so the next call builds them with fresh credentials
+        (after AWS said they expired although botocore thought them valid)."""
+        with self._lock:
+            self._by_identity.pop(identity, None)
 
     def _session(self, identity: Identity) -> boto3.Session:
         base = botocore.session.get_session()
@@ -152,5 +157,5 @@ def _count_failed_call(*, exception: Exception, event_name: str, **_: Any) -> No
     # so service and operation come from the event's name:
     # "after-call-error.<service-id>.<Operation>". A handler that raises here would replace
     # the real error (a timeout, a refused connection) with its own.
-    _, service, operation = [*event_name.split(".", 2), "unknown", "unknown"][:3]
-    metrics.AWS_CALLS.labels(service, operation, type(exception).__name__).inc()
+    parts = [*event_name.split(".", 2), "unknown", "unknown"]
+    metrics.AWS_CALLS.labels(parts[1], parts[2], type(exception).__name__).inc()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from awsorg_operator.api import SERVICE_PRINCIPAL
 from awsorg_operator.aws.calls import call
-from awsorg_operator.aws.errors import AwsCallError
+from awsorg_operator.failures import AwsCallError
 from awsorg_operator.state import Organization, OrgView
+
+# Only this service's trusted access is ever read into a decision or changed.
+SERVICE_PRINCIPAL = "auditmanager.amazonaws.com"
 
 if TYPE_CHECKING:
     from types_boto3_organizations import OrganizationsClient

@@ -1,0 +1,118 @@
+"""The changes the operator can make in AWS: one frozen dataclass per AWS operation.
+
+Each carries exactly the fields its call needs, so an action that cannot be sent cannot be
+built, and a `match` over `Action` with `assert_never` lets mypy prove every one is handled.
+Pure data: the plan builds them, the AWS side executes them, status shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class EnableTrustedAccess:
+    why: str  # the difference it closes, as a person would say it
+    operation: ClassVar[str] = "EnableAWSServiceAccess"
+    region: ClassVar[None] = None  # organization-wide
+
+
+@dataclass(frozen=True)
+class DisableTrustedAccess:
+    why: str
+    operation: ClassVar[str] = "DisableAWSServiceAccess"
+    region: ClassVar[None] = None
+
+
+@dataclass(frozen=True)
+class RegisterAccount:
+    region: str
+    why: str
+    admin_account_id: str | None = None  # registering with one also enables trusted access
+    kms_key: str | None = None
+    operation: ClassVar[str] = "RegisterAccount"
+
+
+@dataclass(frozen=True)
+class RegisterAdmin:
+    region: str
+    account_id: str
+    why: str
+    operation: ClassVar[str] = "RegisterOrganizationAdminAccount"
+
+
+@dataclass(frozen=True)
+class DeregisterAdmin:
+    region: str
+    account_id: str
+    why: str
+    operation: ClassVar[str] = "DeregisterOrganizationAdminAccount"
+
+
+@dataclass(frozen=True)
+class UpdateKmsKey:
+    region: str
+    kms_key: str
+    why: str
+    operation: ClassVar[str] = "UpdateSettings"
+
+
+Action = (
+    EnableTrustedAccess
+    | DisableTrustedAccess
+    | RegisterAccount
+    | RegisterAdmin
+    | DeregisterAdmin
+    | UpdateKmsKey
+)
+
+
+def account_of(action: Action) -> str | None:
+    match action:
+        case RegisterAccount():
+            return action.admin_account_id
+        case RegisterAdmin() | DeregisterAdmin():
+            return action.account_id
+    return None
+
+
+def kms_key_of(action: Action) -> str | None:
+    match action:
+        case RegisterAccount() | UpdateKmsKey():
+            return action.kms_key
+    return None
+
+
+def key(action: Action) -> str:
+    """What the action does, without why: two plans that would send the same call agree."""
+    parts = (action.operation, action.region, account_of(action), kms_key_of(action))
+    return "/".join(p or "-" for p in parts)
+
+
+def registers_admin(action: Action) -> bool:
+    """Audit Manager's own registration of an administrator enables trusted access too."""
+    return isinstance(action, RegisterAdmin) or (
+        isinstance(action, RegisterAccount) and action.admin_account_id is not None
+    )
+
+
+def describe(action: Action) -> str:
+    """What was done, for an Event and a log line."""
+    match action:
+        case EnableTrustedAccess():
+            done = "enabled trusted access for auditmanager.amazonaws.com"
+        case DisableTrustedAccess():
+            done = "disabled trusted access for auditmanager.amazonaws.com"
+        case RegisterAccount():
+            admin = action.admin_account_id
+            done = "registered the account with Audit Manager" + (
+                f" with delegated administrator {admin}" if admin else ""
+            )
+        case RegisterAdmin():
+            done = f"registered delegated administrator {action.account_id}"
+        case DeregisterAdmin():
+            done = f"deregistered delegated administrator {action.account_id}"
+        case UpdateKmsKey():
+            done = f"set the KMS key to {action.kms_key}"
+    return f"{action.region or 'organization'}: {done} ({action.why})"

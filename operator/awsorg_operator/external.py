@@ -1,0 +1,49 @@
+"""The one seam between the reconciler and AWS (in the spirit of Crossplane's
+`ExternalConnecter`/`ExternalClient`): connect as an identity, observe into the typed
+snapshot, execute one action.
+
+The real implementation is `aws/external.py`; the unit tests use an in-memory fake that passes
+the same contract tests (`tests/contract/`). Both raise `AwsCallError` for a failed call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from awsorg_operator.actions import Action
+from awsorg_operator.state import Observed, OrgView
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Whose credentials: the operator's own (no role), or a role it assumes."""
+
+    role_arn: str | None = None
+    external_id: str | None = None
+
+
+class External(Protocol):
+    def observe_org(self) -> OrgView:
+        """Who the credentials belong to and which organization they reach."""
+        ...
+
+    def is_member(self, account_id: str) -> bool:
+        """Whether the account belongs to the caller's organization."""
+        ...
+
+    def observe(self, org: OrgView, regions: Sequence[str], scan: bool) -> Observed:
+        """Trusted access, Organizations' administrators and each listed Region. A Region that
+        fails is kept in the snapshot as a `RegionFailure`; the others go on. With `scan`,
+        every other Region where Audit Manager is offered is read for administrators too."""
+        ...
+
+    def execute(self, action: Action) -> None:
+        """One write. Idempotent where AWS allows: an administrator already gone counts as
+        deregistered."""
+        ...
+
+
+class Connector(Protocol):
+    def connect(self, identity: Identity) -> External: ...
