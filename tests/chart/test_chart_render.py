@@ -215,6 +215,8 @@ SETTINGS: list[tuple[str, Any, str, str]] = [
     ("aws.connectTimeout", 1.5, "AWSORG_AWS_CONNECT_TIMEOUT", "1.5"),
     ("aws.readTimeout", 30, "AWSORG_AWS_READ_TIMEOUT", "30"),
     ("aws.maxAttempts", 5, "AWSORG_AWS_MAX_ATTEMPTS", "5"),
+    ("aws.workers", 64, "AWSORG_AWS_WORKERS", "64"),
+    ("operator.stuckSeconds", 600, "AWSORG_STUCK_SECONDS", "600"),
     ("aws.region", "eu-west-1", "AWS_REGION", "eu-west-1"),
     ("aws.endpointURL", "http://127.0.0.1:4566", "AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
     (

@@ -135,6 +135,10 @@ spec:
           value: {{ .Values.aws.readTimeout | toString | quote }}
         - name: AWSORG_AWS_MAX_ATTEMPTS
           value: {{ .Values.aws.maxAttempts | int | toString | quote }}
+        - name: AWSORG_AWS_WORKERS
+          value: {{ .Values.aws.workers | int | toString | quote }}
+        - name: AWSORG_STUCK_SECONDS
+          value: {{ .Values.operator.stuckSeconds | int | toString | quote }}
         {{- if .Values.operator.verbose }}
         - name: AWSORG_VERBOSE
           value: "true"

@@ -9,7 +9,9 @@ import requests
 from .schema import CallRecord, ConfigView, FaultView, StateSnapshot
 
 SeedName = Literal["existing-customer", "empty"]
-FaultKindName = Literal["throttle", "internal", "accessDenied", "concurrentModification", "latency"]
+FaultKindName = Literal[
+    "throttle", "internal", "accessDenied", "concurrentModification", "latency", "expiredToken"
+]
 AccountStatusName = Literal["ACTIVE", "INACTIVE", "PENDING_ACTIVATION"]
 
 
@@ -57,9 +59,16 @@ class EmulatorControl:
         return cast(ConfigView, self._request("POST", "reset", body))
 
     def configure(
-        self, maintenance_mode: bool | None = None, reregister_pre_cutoff: bool | None = None
+        self,
+        maintenance_mode: bool | None = None,
+        reregister_pre_cutoff: bool | None = None,
+        stale_read_seconds: float | None = None,
     ) -> ConfigView:
+        """``stale_read_seconds``: after a write, reads in that service and Region answer
+        what they answered before it, for that long (AWS is eventually consistent)."""
         body: dict[str, Any] = {}
+        if stale_read_seconds is not None:
+            body["staleReadSeconds"] = stale_read_seconds
         if maintenance_mode is not None:
             body["maintenanceMode"] = maintenance_mode
         if reregister_pre_cutoff is not None:
@@ -86,14 +95,17 @@ class EmulatorControl:
         operation: str = "*",
         count: int = 1,
         latency_seconds: float = 0.0,
+        region: str = "*",
     ) -> list[FaultView]:
-        """The next ``count`` calls matching service/operation fail (or wait) as ``kind``."""
+        """The next ``count`` calls matching service/operation/Region fail (or wait) as
+        ``kind``."""
         body = {
             "service": service,
             "operation": operation,
             "kind": kind,
             "count": count,
             "latencySeconds": latency_seconds,
+            "region": region,
         }
         return cast(list[FaultView], self._request("POST", "faults", body))
 

@@ -51,8 +51,13 @@ def _reset(emulator: Emulator, body: dict[str, Any]) -> Any:
 
 
 def _configure(emulator: Emulator, body: dict[str, Any]) -> Any:
+    stale = body.get("staleReadSeconds")
+    if stale is not None and (not isinstance(stale, int | float) or not 0 <= stale <= 600):
+        raise ControlError("staleReadSeconds must be a number within 0..600")
     return emulator.configure(
-        _optional_bool(body, "maintenanceMode"), _optional_bool(body, "reregisterPreCutoff")
+        _optional_bool(body, "maintenanceMode"),
+        _optional_bool(body, "reregisterPreCutoff"),
+        None if stale is None else float(stale),
     )
 
 

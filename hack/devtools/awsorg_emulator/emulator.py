@@ -11,6 +11,7 @@ from .faults import FaultRegistry
 from .organizations import OrganizationsGuard
 from .schema import ConfigView, StateSnapshot
 from .seeds import Seed, apply_seed
+from .stale import StaleReads
 
 
 class Emulator:
@@ -23,6 +24,7 @@ class Emulator:
         self.guard = OrganizationsGuard(self.audit_manager.forget_admin)
         self.faults = FaultRegistry()
         self.calls = CallLog()
+        self.stale = StaleReads()
         self.default_seed = seed
         self.default_maintenance_mode = maintenance_mode
         self.seed = seed
@@ -40,11 +42,17 @@ class Emulator:
             self.seed = seed
             self.faults.clear()
             self.calls.clear()
+            self.stale.reset()
 
     def configure(
-        self, maintenance_mode: bool | None = None, reregister_pre_cutoff: bool | None = None
+        self,
+        maintenance_mode: bool | None = None,
+        reregister_pre_cutoff: bool | None = None,
+        stale_read_seconds: float | None = None,
     ) -> ConfigView:
         with self.lock:
+            if stale_read_seconds is not None:
+                self.stale.seconds = stale_read_seconds
             config = self.audit_manager.config
             if maintenance_mode is not None:
                 config.maintenance_mode = maintenance_mode
@@ -58,6 +66,7 @@ class Emulator:
             "seed": str(self.seed),
             "maintenanceMode": config.maintenance_mode,
             "reregisterPreCutoff": config.reregister_pre_cutoff,
+            "staleReadSeconds": self.stale.seconds,
         }
 
     def snapshot(self) -> StateSnapshot:

@@ -20,6 +20,7 @@ class FaultKind(StrEnum):
     ACCESS_DENIED = "accessDenied"
     CONCURRENT_MODIFICATION = "concurrentModification"
     LATENCY = "latency"
+    EXPIRED_TOKEN = "expiredToken"
 
 
 @dataclass
@@ -29,9 +30,14 @@ class Fault:
     kind: FaultKind
     count: int
     latency_seconds: float = 0.0
+    region: str = WILDCARD  # the Region the request is signed for; a black-holed Region
 
-    def matches(self, service: str, operation: str) -> bool:
-        return self.service in (WILDCARD, service) and self.operation in (WILDCARD, operation)
+    def matches(self, service: str, operation: str, region: str) -> bool:
+        return (
+            self.service in (WILDCARD, service)
+            and self.operation in (WILDCARD, operation)
+            and self.region in (WILDCARD, region)
+        )
 
     def to_json(self) -> dict[str, Any]:
         view = asdict(self)
@@ -53,7 +59,8 @@ def parse_fault(payload: Mapping[str, Any]) -> Fault:
         raise ValueError("a latency fault needs latencySeconds > 0")
     service = str(payload.get("service", WILDCARD))
     operation = str(payload.get("operation", WILDCARD))
-    return Fault(service, operation, kind, count, latency)
+    region = str(payload.get("region", WILDCARD))
+    return Fault(service, operation, kind, count, latency, region)
 
 
 class FaultRegistry:
@@ -75,11 +82,11 @@ class FaultRegistry:
         with self._lock:
             return [fault.to_json() for fault in self._faults]
 
-    def take(self, service: str, operation: str) -> Fault | None:
+    def take(self, service: str, operation: str, region: str = WILDCARD) -> Fault | None:
         """Consume one use of the first fault matching this call, if any."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(service, operation):
+                if fault.matches(service, operation, region):
                     fault.count -= 1
                     if fault.count == 0:
                         self._faults.remove(fault)
@@ -108,6 +115,11 @@ _ERRORS: Mapping[FaultKind, Mapping[str, tuple[str, int]]] = {
         "iam": ("ConcurrentModification", 409),
         WILDCARD: ("ConcurrentModificationException", 400),
     },
+    # What AWS answers when the request's session token has expired.
+    FaultKind.EXPIRED_TOKEN: {
+        Protocol.QUERY: ("ExpiredToken", 400),
+        WILDCARD: ("ExpiredTokenException", 403),
+    },
 }
 
 _MESSAGES: Mapping[FaultKind, str] = {
@@ -117,6 +129,7 @@ _MESSAGES: Mapping[FaultKind, str] = {
     "{service}:{operation}",
     FaultKind.CONCURRENT_MODIFICATION: "AWS can't complete your request because it conflicts "
     "with another attempt to modify the same entity. Try again later.",
+    FaultKind.EXPIRED_TOKEN: "The security token included in the request is expired",
 }
 
 

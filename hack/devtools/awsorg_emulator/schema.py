@@ -39,6 +39,7 @@ class ConfigView(TypedDict):
     seed: str
     maintenanceMode: bool
     reregisterPreCutoff: bool
+    staleReadSeconds: float
 
 
 class StateSnapshot(TypedDict):
@@ -56,3 +57,4 @@ class FaultView(TypedDict):
     kind: str
     count: int
     latencySeconds: float
+    region: str

@@ -53,8 +53,11 @@ class EmulatorApp:
     def _serve_aws(self, environ: WsgiEnviron) -> Response:
         body = _buffer_body(environ)
         ctx = describe_request(environ, body, auditmanager_http.operation_name)
-        fault = self.emulator.faults.take(ctx.service, ctx.operation)
-        response = self._answer(ctx, environ, body, fault)
+        fault = self.emulator.faults.take(ctx.service, ctx.operation, ctx.region)
+        stale = self.emulator.stale.answer(ctx, body) if fault is None else None
+        response = stale or self._answer(ctx, environ, body, fault)
+        if fault is None and stale is None:
+            self.emulator.stale.observe(ctx, body, response)
         self.emulator.calls.record(ctx, error_code_of(response), str(fault.kind) if fault else None)
         return response
 
