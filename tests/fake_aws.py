@@ -22,7 +22,7 @@ from awsorg_operator.actions import (
     UpdateKmsKey,
 )
 from awsorg_operator.external import Identity
-from awsorg_operator.failures import AwsCallError, AwsFailure, Retry
+from awsorg_operator.failures import AwsCallError, AwsFailure, Retry, internal_failure
 from awsorg_operator.state import (
     AccountStatus,
     Observed,
@@ -65,6 +65,8 @@ class FakeAws:
     maintenance_mode: bool = True
     # (operation or "*", region or "*") -> failures to raise, first first
     faults: dict[tuple[str, str], list[AwsFailure]] = field(default_factory=dict)
+    # operation -> an exception no AWS client would raise: a bug, or an undocumented answer
+    bugs: dict[str, Exception] = field(default_factory=dict)
     stale_reads: int = 0  # reads after a write that still answer the state before it
     calls: list[tuple[str, str | None]] = field(default_factory=list)
     _before_write: dict[str, FakeRegion] | None = None
@@ -108,6 +110,8 @@ class FakeExternal:
 
     def _call(self, operation: str, region: str | None = None) -> None:
         self.aws.calls.append((operation, region))
+        if operation in self.aws.bugs:
+            raise self.aws.bugs[operation]
         for key in ((operation, region or "*"), (operation, "*"), ("*", region or "*"), ("*", "*")):
             queue = self.aws.faults.get(key)
             if queue:
@@ -154,6 +158,8 @@ class FakeExternal:
             return RegionView(name, seen.status, seen.admin, seen.kms_key)
         except AwsCallError as e:
             return RegionFailure(name, e.failure)
+        except Exception as e:  # as the real seam does: one Region's surprise stays there
+            return RegionFailure(name, internal_failure("GetAccountStatus", e))
 
     def _seen(self, name: str) -> FakeRegion:
         stale = self.aws._before_write if self.aws._stale_left else None
