@@ -240,6 +240,8 @@ def test_the_api_server_restarts_under_the_operator(
     kube.wait_reason(NAME, "MaintenanceMode", timeout=120)
 
 
+KEY_EU = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
 INVALID = [
     (
         "11-digit admin",
@@ -271,6 +273,31 @@ INVALID = [
         {"trustedAccess": "Enabled", "regions": []},
         "spec.regions: Invalid value: 0: spec.regions in body should have at least 1 items",
     ),
+    (
+        "a key ARN with several Regions",
+        {"trustedAccess": "Enabled", "regions": REGIONS, "kmsKey": KEY_EU},
+        "a kmsKey ARN works in its own Region only",
+    ),
+    (
+        "a key ARN of another Region",
+        {"trustedAccess": "Enabled", "regions": ["us-east-1"], "kmsKey": KEY_EU},
+        "a kmsKey ARN works in its own Region only",
+    ),
+    (
+        "kmsKeys with a key of another Region",
+        {"trustedAccess": "Enabled", "regions": REGIONS, "kmsKeys": {"us-east-1": KEY_EU}},
+        "kmsKeys: a key ARN must be of the Region it is set for",
+    ),
+    (
+        "kmsKeys for an unlisted Region",
+        {"trustedAccess": "Enabled", "regions": ["us-east-1"], "kmsKeys": {"eu-west-1": KEY_EU}},
+        "kmsKeys: every Region must be listed in regions",
+    ),
+    (
+        "kmsKey and kmsKeys",
+        {"trustedAccess": "Enabled", "kmsKey": "DEFAULT", "kmsKeys": {"us-east-1": "DEFAULT"}},
+        "set kmsKey or kmsKeys, not both",
+    ),
 ]
 
 
@@ -282,6 +309,30 @@ def test_the_api_server_refuses_bad_resources_with_a_clear_message(
     assert done.returncode != 0
     assert message in done.stderr, done.stderr
     assert kube("get", "amoc", "bad", check=False).returncode != 0
+
+
+def test_a_key_per_region_is_accepted_and_set(
+    kube: Kube, operator: Operator, control: EmulatorControl
+) -> None:
+    kube.apply(adopting(kmsKeys={"eu-west-1": KEY_EU}))
+    kube.wait_reason(NAME, "Reconciled")
+    regions = {r["region"]: r for r in kube.get(NAME)["status"]["regions"]}
+    assert (regions["us-east-1"]["kmsKey"], regions["eu-west-1"]["kmsKey"]) == ("DEFAULT", KEY_EU)
+
+
+def test_liveness_fails_without_the_api_server_and_recovers_by_itself(
+    kube: Kube, operator: Operator, cluster: LocalControlPlane
+) -> None:
+    assert operator.healthz() == 200
+    cluster.stop_apiserver()
+    try:
+        # Within the documented bound: a 3 s request, kopf's 10 s cache.
+        wait_for("/healthz to fail", lambda: operator.healthz() == 500, timeout=30)
+    finally:
+        cluster.start_apiserver()
+    wait_for("/healthz to recover", lambda: operator.healthz() == 200, timeout=30)
+    kube.apply(EXAMPLE)  # and the operator works again, without a restart
+    kube.wait_reason(NAME, "Reconciled")
 
 
 def test_json_logs_one_object_per_line(

@@ -8,6 +8,7 @@ import pytest
 import requests
 from botocore.config import Config
 
+from awsorg_emulator import AUDIT_ACCOUNT_ID as AUDIT
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_emulator.client import FaultKindName
 from tests.emulator.emulator_helpers import AUDIT_MANAGER, ClientFactory, aws_error
@@ -25,6 +26,9 @@ ERROR_CASES: list[tuple[str, FaultKindName, str, int]] = [
     ("organizations", "concurrentModification", "ConcurrentModificationException", 400),
     ("sts", "throttle", "Throttling", 400),
     ("sts", "accessDenied", "AccessDenied", 403),
+    ("auditmanager", "expiredToken", "ExpiredTokenException", 403),
+    ("organizations", "expiredToken", "ExpiredTokenException", 403),
+    ("sts", "expiredToken", "ExpiredToken", 400),
 ]
 READS: dict[str, tuple[str, str, dict[str, str]]] = {
     "auditmanager": ("GetAccountStatus", "get_account_status", {}),
@@ -136,6 +140,7 @@ def test_faults_are_listed_and_cleared(control: EmulatorControl) -> None:
             "kind": "throttle",
             "count": 3,
             "latencySeconds": 0.0,
+            "region": "*",
         }
     ]
     assert control.faults() == []
@@ -158,3 +163,33 @@ def test_malformed_fault_is_refused(
 
     assert response.status_code == 400
     assert control.faults() == []
+
+
+def test_a_fault_can_be_bound_to_one_region(aws: ClientFactory, control: EmulatorControl) -> None:
+    control.add_fault("throttle", service="auditmanager", region="eu-west-1", count=1)
+
+    aws("auditmanager", region="us-east-1").get_account_status()  # another Region: untouched
+    failure = aws_error(lambda: aws("auditmanager", region="eu-west-1").get_account_status())
+
+    assert failure.code == "ThrottlingException"
+    assert control.faults() == []
+
+
+def test_stale_reads_answer_what_was_true_before_a_write_for_a_while(
+    aws: ClientFactory, control: EmulatorControl
+) -> None:
+    am = aws("auditmanager", region="us-east-1")
+    control.configure(maintenance_mode=False, stale_read_seconds=2.0)
+    assert am.get_organization_admin_account()["adminAccountId"] == AUDIT
+    am.deregister_organization_admin_account(adminAccountId=AUDIT)
+
+    stale = am.get_organization_admin_account()
+    other = aws("auditmanager", region="eu-west-1").get_organization_admin_account()
+    deadline = time.monotonic() + 10
+    while am.get_organization_admin_account().get("adminAccountId") and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert stale["adminAccountId"] == AUDIT  # the read lags the write
+    assert other["adminAccountId"] == AUDIT  # another Region was not written
+    assert "adminAccountId" not in am.get_organization_admin_account()  # and it catches up
+    assert control.state()["auditManager"]["us-east-1"]["adminAccountID"] is None

@@ -23,7 +23,12 @@ def test_cli_process_prints_its_url_and_stops_cleanly(tmp_path: Path) -> None:
         code = process.stop()
 
     assert f"awsorg-emulator listening on {process.endpoint_url}" in log
-    assert config == {"seed": "empty", "maintenanceMode": False, "reregisterPreCutoff": True}
+    assert config == {
+        "seed": "empty",
+        "maintenanceMode": False,
+        "reregisterPreCutoff": True,
+        "staleReadSeconds": 0.0,
+    }
     assert code == 0
 
 

@@ -72,6 +72,7 @@ def test_existing_customer_snapshot(control: EmulatorControl) -> None:
         "seed": "existing-customer",
         "maintenanceMode": True,
         "reregisterPreCutoff": True,
+        "staleReadSeconds": 0.0,
     }
     assert state["organization"] is not None
     assert state["organization"]["managementAccountID"] == MANAGEMENT_ACCOUNT_ID

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -135,12 +136,18 @@ class Operator:
     def _healthy(self) -> bool:
         if not self.process.running:
             raise RuntimeError(f"the operator exited:\n{self.process.log_tail()}")
+        return self.healthz() == 200
+
+    def healthz(self, timeout: float = 5.0) -> int | None:
+        """The HTTP status /healthz answers, or None when it does not answer."""
+        url = f"http://127.0.0.1:{self.health_port}/healthz"
         try:
-            url = f"http://127.0.0.1:{self.health_port}/healthz"
-            with urllib.request.urlopen(url, timeout=1) as r:
-                return bool(r.status == 200)
+            with urllib.request.urlopen(url, timeout=timeout) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
         except OSError:
-            return False
+            return None
 
     def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"

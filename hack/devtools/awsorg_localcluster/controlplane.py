@@ -196,8 +196,20 @@ class LocalControlPlane:
         Clients see connection errors meanwhile, as with a real API server restart.
         """
         with self._lock:
+            self.stop_apiserver()
+            self.start_apiserver(timeout)
+
+    def stop_apiserver(self) -> None:
+        """Stop kube-apiserver only (etcd keeps the data): the API server is gone for
+        clients until `start_apiserver`."""
+        with self._lock:
+            self._require(self._apiserver).stop(timeout=15.0)
+
+    def start_apiserver(self, timeout: float | None = None) -> None:
+        """Start kube-apiserver again on the same port and certificates; returns once
+        /readyz is ok."""
+        with self._lock:
             apiserver = self._require(self._apiserver)
-            apiserver.stop(timeout=15.0)
             apiserver.start()
             self._wait_for(
                 apiserver,

@@ -1,0 +1,79 @@
+"""AWS faults through the real path: the reconciler, the boto3 seam, the emulator over HTTP.
+
+A fault is the emulator's (a Region that hangs, a token AWS calls expired, reads that lag a
+write), never an exception raised by hand.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from awsorg_emulator import EmulatorControl
+from awsorg_operator.api import PlannedState
+from awsorg_operator.aws.clients import ClientFactory, ClientSettings
+from awsorg_operator.aws.external import AwsConnector
+from awsorg_operator.failures import Retry
+from awsorg_operator.reconciler import Reconciler
+from tests.integration.conftest import AUDIT, Clock, Harness
+from tests.integration.test_reconcile import adopt, am_state, as_management
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_write_in_flight_is_not_sent_again_while_aws_reads_lag(
+    org: Harness, control: EmulatorControl
+) -> None:
+    control.configure(maintenance_mode=False)
+    as_management(
+        control.endpoint_url, "auditmanager", "eu-west-1"
+    ).deregister_organization_admin_account(adminAccountId=AUDIT)
+    control.configure(stale_read_seconds=3.0)
+    control.clear_calls()
+    adopt(org).reconcile()
+    assert org.writes() == [("RegisterOrganizationAdminAccount", "eu-west-1")]
+    assert org.condition("Ready")[0:2] == ("False", "Pending")
+    out = adopt(org).reconcile()  # the read still shows no administrator
+    assert org.writes() == [("RegisterOrganizationAdminAccount", "eu-west-1")], "sent twice"
+    assert out.retry is Retry.SOON
+    assert [p.state for p in org.status.planned_actions] == [PlannedState.IN_FLIGHT]
+    deadline = time.monotonic() + 15
+    while org.condition("Ready")[0] != "True" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        adopt(org).reconcile()
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled")
+    assert len(org.writes()) == 1 and am_state(control, "eu-west-1")["adminAccountID"] == AUDIT
+
+
+def test_an_expired_token_is_retried_soon_never_terminal(
+    org: Harness, control: EmulatorControl
+) -> None:
+    control.add_fault("expiredToken", service="sts", operation="GetCallerIdentity", count=1)
+    out = adopt(org).reconcile()
+    assert org.condition("Synced")[0:2] == ("False", "AwsCredentials")
+    assert org.condition("Ready")[0] == "Unknown"
+    assert out.retry is Retry.SOON
+    adopt(org).reconcile()
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled")
+
+
+def test_a_region_that_hangs_ends_within_the_timeouts_and_the_others_are_reported(
+    control: EmulatorControl, aws_env: None
+) -> None:
+    settings = ClientSettings("us-east-1", connect_timeout=1, read_timeout=1, max_attempts=1)
+    reconciler = Reconciler(AwsConnector(ClientFactory(settings)), "us-east-1", now=Clock())
+    org = Harness(reconciler, control)
+    control.add_fault(
+        "latency", service="auditmanager", region="eu-west-1", latency_seconds=3, count=100
+    )
+    out = adopt(org).reconcile()
+    regions = {r.region: r for r in org.status.regions}
+    assert regions["us-east-1"].delegated_admin_account_id == AUDIT
+    assert "ReadTimeoutError" in (regions["eu-west-1"].message or ""), regions
+    assert org.condition("Ready")[0:2] == ("Unknown", "AwsError")
+    assert out.retry is Retry.SOON and org.writes() == []
+    # ReadTimeoutError: the client's timeout ended the call, not the endpoint's answer.
+    control.clear_faults()
+    adopt(org).reconcile()
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled")

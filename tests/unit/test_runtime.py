@@ -1,0 +1,50 @@
+"""The pieces around the reconcile: backoff, reading status back, the liveness watchdog."""
+
+from __future__ import annotations
+
+import pytest
+
+from awsorg_operator.failures import Retry
+from awsorg_operator.handlers import backoff, read_status
+from awsorg_operator.health import Watchdog
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("retry", "cap"), [(Retry.SOON, 300.0), (Retry.SLOWLY, 900.0)])
+def test_backoff_grows_is_capped_and_has_jitter(retry: Retry, cap: float) -> None:
+    low = [backoff(retry, attempt, rand=lambda: 0.0) for attempt in range(12)]
+    high = [backoff(retry, attempt, rand=lambda: 1.0) for attempt in range(12)]
+    assert low == sorted(low) and high == sorted(high)
+    assert max(high) == cap and min(low) > 0
+    # Two resources that failed together spread out instead of retrying in step.
+    assert all(h == 2 * lo for lo, h in zip(low, high, strict=True))
+
+
+def test_an_unreadable_status_keeps_the_organization_it_recorded() -> None:
+    raw = {
+        "organizationID": "o-abc",
+        "managementAccountID": "123456789012",
+        "conditions": [{"type": "Ready"}],  # hand-edited: not a valid condition
+    }
+    status = read_status(raw)
+    assert (status.organization_id, status.management_account_id) == ("o-abc", "123456789012")
+    assert status.conditions == ()
+
+
+def test_a_status_field_this_version_does_not_know_costs_nothing_else() -> None:
+    status = read_status({"organizationID": "o-abc", "fromANewerVersion": 1})
+    assert status.organization_id == "o-abc"
+
+
+def test_the_watchdog_names_a_reconcile_past_its_bound_only() -> None:
+    now = [0.0]
+    dog = Watchdog(stuck_seconds=60, clock=lambda: now[0])
+    with dog.running("the reconcile of a"):
+        now[0] = 59
+        assert dog.stuck() is None
+        with dog.running("the reconcile of b"):
+            now[0] = 61
+            stuck = dog.stuck()
+            assert stuck is not None and "the reconcile of a" in stuck
+    assert dog.stuck() is None  # finished: healthy again
