@@ -1,15 +1,13 @@
-"""The checks before any write: whose credentials, which organization, who owns it.
+"""The checks before any write: whose credentials, which organization, which administrator.
 
 Each returns a `Stop` (why to go no further) or None. Only `admin` calls AWS, through the seam.
+Who owns the organization is `ownership.py`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from awsorg_operator.external import External
-from awsorg_operator.failures import Retry
-from awsorg_operator.resource import Claim, Resource, Stop
+from awsorg_operator.resource import Resource, Stop
 from awsorg_operator.state import OrgView
 
 
@@ -35,33 +33,6 @@ def preflight(res: Resource, org: OrgView) -> Stop | None:
             f"the credentials reach organization {o.id}, but this resource manages "
             f"{recorded}; to move it, delete this resource (deletionPolicy Retain) "
             "and create a new one",
-        )
-    return None
-
-
-def ownership(res: Resource, org: OrgView, claims: Iterable[Claim]) -> Stop | None:
-    """The oldest resource that reaches an organization owns it; the rest only report."""
-    mine = (res.created, res.name)
-    older = sorted(
-        (c for c in claims if c.uid != res.uid and c.seniority < mine), key=lambda c: c.seniority
-    )
-    owner = next((c for c in older if c.organization_id == org.organization.id), None)
-    if owner:
-        return Stop(
-            "Conflict",
-            f"organization {org.organization.id} is managed by AuditManagerOrgConfig "
-            f"{owner.name!r}, which is older; this resource makes no AWS changes",
-        )
-    # An older resource that has not reported an organization (not reconciled yet, or failing
-    # before AWS said which) may reach this one: wait for it rather than act and flap later.
-    # This is what makes simultaneous creation safe.
-    unknown = next((c for c in older if c.organization_id is None), None)
-    if unknown:
-        return Stop(
-            "Pending",
-            f"waiting for the older AuditManagerOrgConfig {unknown.name!r} to report which "
-            "organization it manages (see its conditions)",
-            Retry.SOON,
         )
     return None
 

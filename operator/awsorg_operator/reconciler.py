@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from awsorg_operator import checks, metrics, writes
+from awsorg_operator import checks, metrics, ownership, writes
 from awsorg_operator.actions import (
     Action,
     DisableTrustedAccess,
@@ -41,10 +41,12 @@ class Reconciler:
     def __init__(
         self,
         connector: Connector,
+        leases: ownership.Leases,
         default_region: str,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._connector = connector
+        self._leases = leases
         self._default_region = default_region
         self._now = now
 
@@ -69,13 +71,13 @@ class Reconciler:
     def _reconcile(self, res: Resource, desired: Desired, claims: list[Claim]) -> Result:
         aws = self._connector.connect(identity_of(res))
         org = aws.observe_org()
-        stop = (
-            checks.preflight(res, org)
-            or checks.ownership(res, org, claims)
-            or checks.admin(desired.admin_account_id, org, aws)
-        )
+        stop = checks.preflight(res, org)
         if stop:
             return Result(org=org, stop=stop)
+        owner = ownership.claim(self._leases, res, org.organization.id, claims)
+        stop = owner.stop or checks.admin(desired.admin_account_id, org, aws)
+        if stop:
+            return Result(org=org, stop=stop, notices=owner.events)
         regions, scan = desired.regions, not desired.trusted_access
         observed = aws.observe(org, regions, scan)
         first = plan(desired, observed)
@@ -83,29 +85,28 @@ class Reconciler:
         if found:
             metrics.DRIFT_DETECTED.labels(res.spec.management_policy.value).inc()
         if not res.manages:
-            return Result(org=org, observed=observed, plan=first, drift=found)
+            return Result(org, observed, plan=first, drift=found, notices=owner.events)
         acted = self._act(aws, res, first, observed)
         if acted.done:
             # Report what AWS now has, not what we think we did.
             observed = aws.observe(org, regions, scan)
-        return acted.result(observed, plan(desired, observed), found)
+        result = acted.result(observed, plan(desired, observed), found)
+        return replace(result, notices=owner.events)
 
     def _delete(self, res: Resource, desired: Desired, claims: list[Claim]) -> Result:
         if res.spec.deletion_policy is DeletionPolicy.RETAIN or not res.manages:
             why = "deletionPolicy is Retain" if res.manages else "managementPolicy is Observe"
-            return Result(
-                released=True, notices=(Event("Normal", "Retained", f"AWS left as it is: {why}"),)
-            )
+            retained = Event("Normal", "Retained", f"AWS left as it is: {why}")
+            return Result(released=True, notices=(retained, *self._release(res)))
         aws = self._connector.connect(identity_of(res))
         org = aws.observe_org()
-        conflict = checks.ownership(res, org, claims)
-        if conflict and conflict.retry is None:  # another resource owns the organization
-            return Result(
-                org=org, released=True, notices=(Event("Normal", "Retained", conflict.message),)
-            )
-        stop = checks.preflight(res, org) or conflict
+        stop = checks.preflight(res, org)
         if stop:
             return Result(org=org, stop=stop)
+        conflict = ownership.claim(self._leases, res, org.organization.id, claims).stop
+        if conflict:  # another resource owns the organization: not ours to undo
+            retained = Event("Normal", "Retained", conflict.message)
+            return Result(org=org, released=True, notices=(retained,))
         observed = aws.observe(org, desired.regions, scan=True)
         first = plan_deletion(desired, observed)
         acted = self._act(aws, res, first, observed)
@@ -118,7 +119,13 @@ class Reconciler:
             result.failed or observed.region_failures() or observed.unreadable_elsewhere
         )
         notices = tuple(Event("Warning", "Retained", note) for note in first.notes)
+        if released:
+            notices += self._release(res, org.organization.id)
         return replace(result, released=released, notices=notices)
+
+    def _release(self, res: Resource, org_id: str | None = None) -> tuple[Event, ...]:
+        org_id = org_id or res.status.organization_id
+        return ownership.release(self._leases, res, org_id) if org_id else ()
 
     def _act(self, aws: External, res: Resource, p: Plan, observed: Observed) -> _Acted:
         """Sends the plan's actions in order, but not those remembered as in flight or

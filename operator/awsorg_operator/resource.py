@@ -50,10 +50,6 @@ class Claim:
     created: str
     organization_id: str | None  # None: not known yet
 
-    @property
-    def seniority(self) -> tuple[str, str]:
-        return (self.created, self.name)
-
 
 @dataclass(frozen=True)
 class Event:

@@ -307,7 +307,14 @@ def test_cluster_role_grants_exactly_what_the_operator_needs(
     assert r.one("ClusterRole")["rules"] == expected
     role = r.one("Role")
     assert role["metadata"]["namespace"] == NAMESPACE
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "create", "update"],
+        },
+    ]
 
 
 @pytest.mark.parametrize("scenario", SCENARIO_IDS)

@@ -91,6 +91,9 @@ ALLOWED = [
     ("list", "customresourcedefinitions.apiextensions.k8s.io"),
     ("watch", "customresourcedefinitions.apiextensions.k8s.io"),
     ("create", "events", f"--namespace={NAMESPACE}"),
+    ("get", "leases.coordination.k8s.io", f"--namespace={NAMESPACE}"),
+    ("create", "leases.coordination.k8s.io", f"--namespace={NAMESPACE}"),
+    ("update", "leases.coordination.k8s.io", f"--namespace={NAMESPACE}"),
 ]
 
 #: What it must not get.
@@ -118,6 +121,11 @@ DENIED = [
     ("bind", "clusterroles.rbac.authorization.k8s.io"),
     ("delete", PEERINGS),
     ("create", PEERINGS),
+    ("delete", "leases.coordination.k8s.io", f"--namespace={NAMESPACE}"),
+    ("list", "leases.coordination.k8s.io", f"--namespace={NAMESPACE}"),
+    ("watch", "leases.coordination.k8s.io", f"--namespace={NAMESPACE}"),
+    ("create", "leases.coordination.k8s.io", "--namespace=default"),
+    ("get", "leases.coordination.k8s.io", "--namespace=kube-system"),
     ("*", "*"),
 ]
 

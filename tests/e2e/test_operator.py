@@ -179,23 +179,6 @@ def test_a_second_resource_for_the_same_organization_conflicts(
     assert kube.condition(NAME)["reason"] == "Reconciled"
 
 
-def test_two_resources_created_at_once_settle_on_the_older(
-    kube: Kube, operator: Operator, control: EmulatorControl
-) -> None:
-    both = {
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": [
-            adopting("first"),
-            amoc("second", trustedAccess="Disabled"),
-        ],
-    }
-    kube.apply(both)
-    kube.wait_reason("first", "Reconciled")
-    kube.wait_reason("second", "Conflict")
-    assert trusted(control) and writes(control) == []
-
-
 @pytest.mark.parametrize(("policy", "kept"), [("Retain", True), ("Delete", False)])
 def test_deletion_honours_the_policy(
     kube: Kube, operator: Operator, control: EmulatorControl, policy: str, kept: bool

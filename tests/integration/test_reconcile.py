@@ -75,7 +75,8 @@ def test_adopts_an_existing_setup_with_no_writes(org: Harness, control: Emulator
         (r.region, r.account_status, r.delegated_admin_account_id, r.kms_key) for r in s.regions
     ] == [(r, "ACTIVE", AUDIT, "DEFAULT") for r in REGIONS]
     assert org.writes() == []
-    assert out.retry is None and out.events == []
+    # One Event: the organization is claimed for this resource; nothing about AWS changed.
+    assert out.retry is None and [e.reason for e in out.events] == ["Claimed"]
 
 
 def test_a_second_reconcile_when_aws_matches_makes_zero_writes(
@@ -100,7 +101,7 @@ def test_creates_from_scratch_with_maintenance_mode_off(
         assert am_state(control, region)["adminAccountID"] == AUDIT
     # Audit Manager's own register call enabled trusted access: no Organizations fallback.
     assert ("EnableAWSServiceAccess", "us-east-1") not in org.writes()
-    assert {e.reason for e in out.events} == {"RegisterAccount"}
+    assert {e.reason for e in out.events} == {"Claimed", "RegisterAccount"}
 
 
 def test_maintenance_mode_refuses_a_new_region_and_keeps_the_others(
@@ -184,14 +185,18 @@ def test_drift_is_corrected_or_reported(
         assert org.writes() == []
 
 
-def test_the_older_resource_owns_the_organization(org: Harness, control: EmulatorControl) -> None:
-    adopt(org).reconcile()
+def test_the_first_resource_to_claim_owns_the_organization(
+    org: Harness, control: EmulatorControl
+) -> None:
+    out = adopt(org).reconcile()
+    assert [e.reason for e in out.events] == ["Claimed"]
     newer = newer_than(org)
     # A spec that, on its own, would deregister everything and disable trusted access.
     newer.annotations.update(ALLOW)
     newer.apply(trustedAccess="Disabled", regions=REGIONS).reconcile()
     status, reason, message = newer.condition("Ready")
     assert (status, reason) == ("False", "Conflict") and "'org'" in message
+    assert "delete 'org'" in message and "deletionPolicy Retain" in message
     assert newer.writes() == [] and trusted(control)
     assert newer.last is not None and newer.last.retry is None
     # Deleting the loser with deletionPolicy Delete must not touch the owner's organization.
@@ -204,28 +209,37 @@ def test_the_older_resource_owns_the_organization(org: Harness, control: Emulato
     assert newer.last.retry is None, "the finalizer may go"
     assert newer.writes() == [] and trusted(control)
     assert am_state(control, "us-east-1")["adminAccountID"] == AUDIT
-
-
-def test_a_newer_resource_waits_for_an_older_one_that_has_not_reported(
-    org: Harness, control: EmulatorControl
-) -> None:
-    newer = newer_than(org)
-    out = newer.apply(trustedAccess="Disabled").reconcile()
-    assert newer.condition("Ready")[0:2] == ("False", "Pending")
-    assert out.retry is Retry.SOON and newer.writes() == []
-
-
-def test_an_older_resource_that_failed_before_knowing_its_organization_still_holds_it(
-    org: Harness, control: EmulatorControl
-) -> None:
-    control.add_fault("accessDenied", service="organizations", operation="DescribeOrganization")
     adopt(org).reconcile()
-    assert org.condition("Ready")[1] == "AccessDenied" and org.status.organization_id is None
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled"), "the owner kept it"
+
+
+def test_creation_time_does_not_decide_an_older_resource_that_claimed_later_conflicts(
+    org: Harness, control: EmulatorControl
+) -> None:
     newer = newer_than(org)
-    newer.annotations.update(ALLOW)
-    out = newer.apply(trustedAccess="Disabled", regions=REGIONS).reconcile()
-    assert newer.condition("Ready")[0:2] == ("False", "Pending"), newer.condition("Ready")
-    assert out.retry is Retry.SOON and newer.writes() == [] and trusted(control)
+    newer.others = []
+    adopt(newer).reconcile()  # the newer resource reconciled first: it claimed
+    org.others = [newer.claim()]
+    adopt(org).reconcile()
+    status, reason, message = org.condition("Ready")
+    assert (status, reason) == ("False", "Conflict") and "'newer'" in message
+
+
+def test_a_holder_deleted_with_retain_hands_over_to_the_next_resource(
+    org: Harness, control: EmulatorControl
+) -> None:
+    adopt(org).reconcile()
+    newer = newer_than(org)
+    adopt(newer).reconcile()
+    assert newer.condition("Ready")[1] == "Conflict"
+    gone = org.delete()
+    assert gone.retry is None and "Released" in [e.reason for e in gone.events]
+    newer.others = []  # org is gone from the API server
+    out = newer.reconcile()
+    assert newer.condition("Ready")[0:2] == ("True", "Reconciled")
+    (claimed,) = [e for e in out.events if e.reason == "Claimed"]
+    assert "'org' released it" in claimed.message
+    assert newer.writes() == []
 
 
 @pytest.mark.parametrize(("policy", "deregistered"), [("Retain", False), ("Delete", True)])

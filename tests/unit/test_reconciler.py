@@ -16,6 +16,7 @@ from awsorg_operator.failures import AwsFailure, Retry
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.resource import Outcome, Resource
 from tests.fake_aws import AUDIT, DENIED, THROTTLED, WORKLOADS, FakeAws, FakeConnector
+from tests.memory_leases import MemoryLeases
 
 pytestmark = pytest.mark.unit
 
@@ -44,9 +45,10 @@ class Org:
     generation: int = 1
     status: Status = field(default_factory=Status)
     clock: Clock = field(default_factory=Clock)
+    leases: MemoryLeases = field(default_factory=MemoryLeases)
 
     def reconcile(self) -> Outcome:
-        reconciler = Reconciler(FakeConnector(self.aws), "us-east-1", now=self.clock)
+        reconciler = Reconciler(FakeConnector(self.aws), self.leases, "us-east-1", now=self.clock)
         res = Resource(
             "org",
             "uid",
@@ -70,7 +72,8 @@ def test_adopting_a_matching_setup_is_ready_with_reads_only() -> None:
     org = Org()
     out = org.reconcile()
     assert org.cond("Ready") == ("True", "Reconciled") and org.cond("Synced")[0] == "True"
-    assert org.aws.writes() == [] and out.retry is None and out.events == []
+    assert org.aws.writes() == [] and out.retry is None
+    assert [e.reason for e in out.events] == ["Claimed"]
 
 
 @pytest.mark.parametrize(
