@@ -67,6 +67,8 @@ class FakeAws:
     faults: dict[tuple[str, str], list[AwsFailure]] = field(default_factory=dict)
     # operation -> an exception no AWS client would raise: a bug, or an undocumented answer
     bugs: dict[str, Exception] = field(default_factory=dict)
+    # writes that land but whose answer never comes back (a read timeout after sending)
+    lost_answers: set[str] = field(default_factory=set)
     stale_reads: int = 0  # reads after a write that still answer the state before it
     calls: list[tuple[str, str | None]] = field(default_factory=list)
     _before_write: dict[str, FakeRegion] | None = None
@@ -170,6 +172,12 @@ class FakeExternal:
             self._execute(action)
         except AwsCallError as e:
             raise AwsCallError(replace(e.failure, operation=action.operation)) from None
+        if action.operation in self.aws.lost_answers:
+            timeout = "Read timeout on endpoint URL"
+            failure = AwsFailure(
+                action.operation, "ReadTimeoutError", timeout, "AwsError", Retry.SOON
+            )
+            raise AwsCallError(failure)
 
     def _execute(self, action: Action) -> None:
         self._call(action.operation, action.region)

@@ -27,6 +27,17 @@ class AwsFailure:
     def describe(self) -> str:
         return f"{self.operation}: {self.code}: {self.message}"
 
+    @property
+    def maybe_applied(self) -> bool:
+        """A write that failed this way may still have landed in AWS: the request went out and
+        no answer came back (a read timeout, a dropped connection), or something unexpected
+        broke after it was sent."""
+        lost = self.code.endswith("TimeoutError") or self.code in _ANSWER_LOST
+        return lost or self.reason == "InternalError"
+
+
+_ANSWER_LOST = {"ConnectionClosedError", "ResponseStreamingError", "IncompleteReadError"}
+
 
 class AwsCallError(Exception):
     """An AWS call failed; raised by the AWS side, caught by the reconciler."""

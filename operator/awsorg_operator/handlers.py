@@ -29,6 +29,7 @@ from awsorg_operator.conditions import READY, SYNCED, set_condition
 from awsorg_operator.failures import Retry
 from awsorg_operator.health import Watchdog
 from awsorg_operator.kube_leases import KubeLeases
+from awsorg_operator.kube_status import KubeJournal
 from awsorg_operator.reconciler import Reconciler, utcnow
 from awsorg_operator.resource import Claim, Outcome, Resource
 from awsorg_operator.settings import Settings
@@ -114,7 +115,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     # Claims on organizations are Leases in the operator's own namespace (the chart's Role).
     leases = KubeLeases(os.environ.get("POD_NAMESPACE") or "default")
     rt = _Runtime(
-        Reconciler(AwsConnector(factory), leases, settings.default_region),
+        Reconciler(AwsConnector(factory), leases, KubeJournal(), settings.default_region),
         ThreadPoolExecutor(settings.aws_workers, thread_name_prefix="aws"),
         Watchdog(settings.stuck_seconds),
     )

@@ -22,13 +22,14 @@ from awsorg_operator.actions import (
     key,
     registers_admin,
 )
-from awsorg_operator.api import DeletionPolicy, TrustedAccess
+from awsorg_operator.api import DeletionPolicy, PlannedAction, PlannedState, TrustedAccess
 from awsorg_operator.external import Connector, External, Identity
 from awsorg_operator.failures import AwsCallError, AwsFailure, Retry, internal_failure
 from awsorg_operator.plan import Desired, Plan, plan, plan_deletion
 from awsorg_operator.report import Result, drift, report
 from awsorg_operator.resource import Claim, Event, Outcome, Resource
 from awsorg_operator.state import Observed
+from awsorg_operator.writes import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,13 @@ class Reconciler:
         self,
         connector: Connector,
         leases: ownership.Leases,
+        journal: writes.Journal,
         default_region: str,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._connector = connector
         self._leases = leases
+        self._journal = journal
         self._default_region = default_region
         self._now = now
 
@@ -137,6 +140,7 @@ class Reconciler:
         acted = _Acted(held=held)
         stopped: set[str | None] = {e.region for e in held.entries}
         held_keys = held.keys()
+        sent: list[PlannedAction] = []
         for action in p.actions:
             if key(action) in held_keys or action.region in stopped:
                 continue
@@ -144,6 +148,11 @@ class Reconciler:
                 continue
             if isinstance(action, EnableTrustedAccess) and any(map(registers_admin, acted.done)):
                 continue  # registering the administrator enabled it, as AWS documents
+            # Recorded before it is sent: killed after sending and before the status write,
+            # the operator must still know the write may have landed (Crossplane's
+            # external-create-pending). No record, no write.
+            sent.append(writes.entry(action, PlannedState.IN_FLIGHT, rfc3339(self._now())))
+            self._journal.in_flight(res, (*held.entries, *sent))
             failure = _execute(aws, action)
             metrics.AWS_CHANGES.labels(action.operation, failure.code if failure else "ok").inc()
             if failure is None:

@@ -101,7 +101,8 @@ def _planned(res: Resource, r: Result, stamp: str) -> tuple[PlannedAction, ...]:
     if r.observed is None:
         return res.status.planned_actions  # AWS unread: keep what is remembered
     previous = {(entry_key(e), e.state): e.since for e in res.status.planned_actions}
-    done = {key(a) for a in r.done}
+    # Sent and maybe landed: treated as done, so a lagging read cannot duplicate it.
+    done = {key(a) for a in r.done} | {key(a) for a, f in r.failed if f.maybe_applied}
     refusals = {key(a): f for a, f in r.failed if f.retry is Retry.NEVER}
     held = {entry_key(e): e for e in r.held}
     aws_state = r.observed.fingerprint()

@@ -2,7 +2,8 @@
 restart sees them (Crossplane's external-create-pending is the model):
 
 - in flight: sent, and AWS does not show it yet. AWS is eventually consistent, so a read right
-  after a write may lag; the write is not sent again for `IN_FLIGHT_GRACE`.
+  after a write may lag; the write is not sent again for `IN_FLIGHT_GRACE`. It is recorded
+  (the `Journal`) before it is sent, so an operator killed in between knows it too.
 - refused: AWS refused it for good (maintenance mode, validation). It is not sent again, and
   its Warning is not posted again, until the generation or the observed AWS state changes.
 
@@ -14,12 +15,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from awsorg_operator.actions import Action, account_of, key, kms_key_of
 from awsorg_operator.api import PlannedAction, PlannedState
 from awsorg_operator.failures import AwsFailure
+from awsorg_operator.resource import Resource
 
 IN_FLIGHT_GRACE = timedelta(minutes=5)
+
+
+class Journal(Protocol):
+    """Records writes about to be sent in the resource's status, before they are sent."""
+
+    def in_flight(self, res: Resource, entries: tuple[PlannedAction, ...]) -> None: ...
+
+
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 

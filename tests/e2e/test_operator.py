@@ -112,6 +112,16 @@ def test_changing_the_admin_needs_the_annotation(
     blocked = kube.wait_reason(NAME, "AdminChangeBlocked")
     assert "awsorg.io/allow-admin-change" in blocked["message"]
     assert writes(control) == [] and admin_in(control, "us-east-1") == AUDIT
+    # What approving would do: deregister then register, in each Region; counted in -o wide.
+    planned = kube.get(NAME)["status"]["plannedActions"]
+    assert [(p["operation"], p["region"], p["state"]) for p in planned] == [
+        (op, r, "AwaitingApproval")
+        for r in REGIONS
+        for op in ("DeregisterOrganizationAdminAccount", "RegisterOrganizationAdminAccount")
+    ]
+    header, row = kube("get", "amoc", NAME, "-o", "wide").stdout.splitlines()
+    column = header.index("PLANNED")  # kubectl aligns the columns
+    assert row[column:].split()[0] == "4", f"{header}\n{row}"
     # The approval names the administrator it lets go: good for this change only.
     kube("annotate", "amoc", NAME, f"awsorg.io/allow-admin-change={AUDIT}")
     # Sooner than the periodic re-check: the annotation itself starts a reconcile.

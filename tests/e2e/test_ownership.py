@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from awsorg_devstack import NAMESPACE, Operator
 from awsorg_emulator import ORGANIZATION_ID, EmulatorControl
@@ -146,3 +149,40 @@ def _restorable(saved: dict[str, Any]) -> dict[str, Any]:
         "metadata": {"name": meta["name"], "annotations": {}},
         "spec": saved["spec"],
     }
+
+
+@pytest.mark.parametrize(("workers", "first"), [("1", "hanging"), ("4", "other")])
+def test_a_hanging_region_does_not_hold_up_the_other_resources(
+    kube: Kube,
+    operator_kubeconfig: Path,
+    control: EmulatorControl,
+    tmp_path: Path,
+    workers: str,
+    first: str,
+) -> None:
+    """With one worker, the other resource waits for the hanging one (the check can fail);
+    with the operator's own pool, it is reconciled meanwhile."""
+    op = Operator(
+        operator_kubeconfig,
+        control.endpoint_url,
+        tmp_path / "operator.log",
+        {"aws.workers": workers, "aws.readTimeout": "3", "aws.maxAttempts": "1"},
+    )
+    control.add_fault(
+        "latency", service="auditmanager", region="eu-west-1", latency_seconds=10, count=100
+    )
+    op.start()
+    try:
+        kube.apply(adopting("hanging"))
+        wait_for("the hanging one to claim", lambda: lease_holder(kube) == uid(kube, "hanging"))
+        kube.apply(adopting("other"))
+        wait_for("the other one's status", lambda: bool(kube.condition("other")), timeout=60)
+        # Whether the hanging one's reconcile had ended by then (its Region read times out
+        # after 3 s): with one worker it must have, with the pool it must not.
+        hanging_done = bool(kube.condition("hanging"))
+        assert hanging_done is (first == "hanging"), op.log_tail(40)
+        assert kube.condition("other")["reason"] == "Conflict"
+    finally:
+        control.clear_faults()
+        kube.delete_all()
+        op.stop()

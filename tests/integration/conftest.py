@@ -20,7 +20,7 @@ from awsorg_operator.aws.clients import ClientFactory, ClientSettings
 from awsorg_operator.aws.external import AwsConnector
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.resource import Claim, Outcome, Resource
-from tests.memory_leases import MemoryLeases
+from tests.memory_kube import MemoryJournal, MemoryLeases
 
 MGMT, AUDIT, WORKLOADS = "123456789012", "111111111111", "222222222222"
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -133,6 +133,7 @@ def reconciler(aws_env: None) -> Reconciler:
     return Reconciler(
         AwsConnector(ClientFactory(ClientSettings(default_region="us-east-1", max_attempts=2))),
         MemoryLeases(),  # one store per test, shared by its resources, as the API server's
+        MemoryJournal(),
         default_region="us-east-1",
         now=Clock(),
     )

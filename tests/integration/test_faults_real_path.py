@@ -18,7 +18,7 @@ from awsorg_operator.failures import Retry
 from awsorg_operator.reconciler import Reconciler
 from tests.integration.conftest import AUDIT, Clock, Harness
 from tests.integration.test_reconcile import adopt, am_state, as_management
-from tests.memory_leases import MemoryLeases
+from tests.memory_kube import MemoryJournal, MemoryLeases
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def test_a_region_that_hangs_ends_within_the_timeouts_and_the_others_are_reporte
 ) -> None:
     settings = ClientSettings("us-east-1", connect_timeout=1, read_timeout=1, max_attempts=1)
     connector = AwsConnector(ClientFactory(settings))
-    reconciler = Reconciler(connector, MemoryLeases(), "us-east-1", now=Clock())
+    reconciler = Reconciler(connector, MemoryLeases(), MemoryJournal(), "us-east-1", now=Clock())
     org = Harness(reconciler, control)
     control.add_fault(
         "latency", service="auditmanager", region="eu-west-1", latency_seconds=3, count=100

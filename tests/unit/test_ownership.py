@@ -7,7 +7,7 @@ import pytest
 from awsorg_operator.api import Spec, Status
 from awsorg_operator.ownership import Holder, claim, release
 from awsorg_operator.resource import Claim, Resource
-from tests.memory_leases import MemoryLeases
+from tests.memory_kube import MemoryLeases
 
 pytestmark = pytest.mark.unit
 

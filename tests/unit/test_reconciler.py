@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from awsorg_operator.api import PlannedState, Spec, Status
+from awsorg_operator.api import PlannedAction, PlannedState, Spec, Status
 from awsorg_operator.failures import AwsFailure, Retry
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.resource import Outcome, Resource
 from tests.fake_aws import AUDIT, DENIED, THROTTLED, WORKLOADS, FakeAws, FakeConnector
-from tests.memory_leases import MemoryLeases
+from tests.memory_kube import MemoryJournal, MemoryLeases
 
 pytestmark = pytest.mark.unit
 
@@ -46,9 +46,12 @@ class Org:
     status: Status = field(default_factory=Status)
     clock: Clock = field(default_factory=Clock)
     leases: MemoryLeases = field(default_factory=MemoryLeases)
+    journal: MemoryJournal = field(default_factory=MemoryJournal)
 
     def reconcile(self) -> Outcome:
-        reconciler = Reconciler(FakeConnector(self.aws), self.leases, "us-east-1", now=self.clock)
+        reconciler = Reconciler(
+            FakeConnector(self.aws), self.leases, self.journal, "us-east-1", now=self.clock
+        )
         res = Resource(
             "org",
             "uid",
@@ -166,6 +169,48 @@ def test_a_write_in_flight_is_not_sent_again_while_reads_lag() -> None:
     org.reconcile()  # the read caught up
     assert org.cond("Ready") == ("True", "Reconciled") and org.status.planned_actions == ()
     assert len(aws.writes()) == 1
+
+
+def test_killed_after_a_write_before_its_status_write_the_write_is_not_sent_again() -> None:
+    aws = FakeAws(maintenance_mode=False, stale_reads=2)
+    aws.regions["eu-west-1"].admin = None
+    org = Org(aws=aws)
+    org.reconcile()
+    # Killed before the final status write: the API server holds only what the reconcile
+    # recorded before sending the write. The restarted operator reads that, and AWS lags.
+    org.status = Status(planned_actions=org.journal.recorded["org"])
+    out = org.reconcile()
+    assert aws.writes() == [("RegisterOrganizationAdminAccount", "eu-west-1")]
+    assert org.cond("Ready") == ("False", "Pending") and out.retry is Retry.SOON
+
+
+def test_a_write_whose_answer_was_lost_counts_as_in_flight() -> None:
+    aws = FakeAws(maintenance_mode=False, stale_reads=1)
+    aws.lost_answers.add("RegisterOrganizationAdminAccount")
+    aws.regions["eu-west-1"].admin = None
+    org = Org(aws=aws)
+    first = org.reconcile()
+    assert org.cond("Synced") == ("False", "AwsError") and first.retry is Retry.SOON
+    assert [p.state for p in org.status.planned_actions] == [PlannedState.IN_FLIGHT]
+    org.reconcile()  # AWS still shows no administrator: the write may have landed
+    assert aws.writes() == [("RegisterOrganizationAdminAccount", "eu-west-1")]
+    org.reconcile()
+    assert org.cond("Ready") == ("True", "Reconciled")
+
+
+def test_no_record_no_write() -> None:
+    """If the record cannot be made, the write is not sent."""
+
+    class Refusing(MemoryJournal):
+        def in_flight(self, res: Resource, entries: tuple[PlannedAction, ...]) -> None:
+            raise RuntimeError("the API server refused the status patch")
+
+    aws = FakeAws(maintenance_mode=False)
+    aws.regions["eu-west-1"].admin = None
+    org = Org(aws=aws, journal=Refusing())
+    out = org.reconcile()
+    assert aws.writes() == [] and out.retry is Retry.SOON
+    assert org.cond("Synced") == ("False", "InternalError")
 
 
 def test_a_write_in_flight_is_sent_again_after_its_grace() -> None:

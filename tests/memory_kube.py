@@ -1,11 +1,14 @@
-"""Claims on organizations kept in memory, with the API server's compare-and-swap: the store
-the unit and integration tests give the reconciler where the e2e tests have real Leases."""
+"""What the reconciler keeps in the Kubernetes API, kept in memory for the unit and integration
+tests (the e2e tests have the real API server): claims on organizations with the API server's
+compare-and-swap, and the status records made before AWS writes."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from awsorg_operator.api import PlannedAction
 from awsorg_operator.ownership import Holder, Lease
+from awsorg_operator.resource import Resource
 
 
 class MemoryLeases:
@@ -35,3 +38,16 @@ class MemoryLeases:
             current, holder=holder, previous=previous, version=self._next()
         )
         return True
+
+
+class MemoryJournal:
+    """What the reconciler recorded in status before each write, by resource name: the API
+    server's copy, which survives an operator killed before its final status write."""
+
+    def __init__(self) -> None:
+        self.recorded: dict[str, tuple[PlannedAction, ...]] = {}
+        self.log: list[tuple[str, ...]] = []  # (resource, operation) of every record
+
+    def in_flight(self, res: Resource, entries: tuple[PlannedAction, ...]) -> None:
+        self.recorded[res.name] = entries
+        self.log.append((res.name, *(e.operation for e in entries)))

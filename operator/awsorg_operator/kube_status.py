@@ -1,0 +1,32 @@
+"""The one status write a reconcile makes itself, before an AWS write: the writes it is about
+to send, as `InFlight` planned actions (`writes.Journal`). Everything else in status is written
+by kopf from the handler's patch when the reconcile ends.
+
+Blocking calls of the kubernetes client: run from the reconcile's worker thread.
+"""
+
+from __future__ import annotations
+
+import kubernetes
+
+from awsorg_operator.api import GROUP, PLURAL, VERSION, PlannedAction
+from awsorg_operator.resource import Resource
+
+REQUEST_TIMEOUT = 10
+
+
+class KubeJournal:
+    def in_flight(self, res: Resource, entries: tuple[PlannedAction, ...]) -> None:
+        patch = {
+            "status": {
+                "plannedActions": [
+                    e.model_dump(by_alias=True, mode="json", exclude_none=True) for e in entries
+                ],
+                "plannedActionCount": len(entries),
+            }
+        }
+        # A merge patch of the status subresource (the chart grants patch on it); if it
+        # fails, the AWS write is not sent.
+        kubernetes.client.CustomObjectsApi().patch_cluster_custom_object_status(
+            GROUP, VERSION, PLURAL, res.name, patch, _request_timeout=REQUEST_TIMEOUT
+        )
