@@ -166,7 +166,7 @@ def test_a_hanging_region_does_not_hold_up_the_other_resources(
         operator_kubeconfig,
         control.endpoint_url,
         tmp_path / "operator.log",
-        {"aws.workers": workers, "aws.readTimeout": "3", "aws.maxAttempts": "1"},
+        {"aws.workers": workers, "aws.readTimeout": "5", "aws.maxAttempts": "1"},
     )
     control.add_fault(
         "latency", service="auditmanager", region="eu-west-1", latency_seconds=10, count=100
@@ -178,7 +178,7 @@ def test_a_hanging_region_does_not_hold_up_the_other_resources(
         kube.apply(adopting("other"))
         wait_for("the other one's status", lambda: bool(kube.condition("other")), timeout=60)
         # Whether the hanging one's reconcile had ended by then (its Region read times out
-        # after 3 s): with one worker it must have, with the pool it must not.
+        # after 5 s): with one worker it must have, with the pool it must not.
         hanging_done = bool(kube.condition("hanging"))
         assert hanging_done is (first == "hanging"), op.log_tail(40)
         assert kube.condition("other")["reason"] == "Conflict"
