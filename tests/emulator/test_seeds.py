@@ -73,6 +73,8 @@ def test_existing_customer_snapshot(control: EmulatorControl) -> None:
         "maintenanceMode": True,
         "reregisterPreCutoff": True,
         "staleReadSeconds": 0.0,
+        "credentialLifetimeSeconds": 0.0,
+        "expiredRequests": 0,
     }
     assert state["organization"] is not None
     assert state["organization"]["managementAccountID"] == MANAGEMENT_ACCOUNT_ID

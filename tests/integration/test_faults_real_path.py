@@ -16,7 +16,7 @@ from awsorg_operator.aws.clients import ClientFactory, ClientSettings
 from awsorg_operator.aws.external import AwsConnector
 from awsorg_operator.failures import Retry
 from awsorg_operator.reconciler import Reconciler
-from tests.integration.conftest import AUDIT, Clock, Harness
+from tests.integration.conftest import AUDIT, WORKLOADS, Clock, Harness
 from tests.integration.test_reconcile import adopt, am_state, as_management
 from tests.memory_kube import MemoryJournal, MemoryLeases
 
@@ -79,3 +79,47 @@ def test_a_region_that_hangs_ends_within_the_timeouts_and_the_others_are_reporte
     control.clear_faults()
     adopt(org).reconcile()
     assert org.condition("Ready")[0:2] == ("True", "Reconciled")
+
+
+def test_assumed_role_credentials_are_refreshed_across_several_expiries(
+    org: Harness, control: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reliability row 14. The emulator refuses assumed-role credentials after 2 s; the
+    operator keeps one client per identity across reconciles, as it runs."""
+    role = as_management(control.endpoint_url, "iam").create_role(
+        RoleName="awsorg-operator", AssumeRolePolicyDocument='{"Version":"2012-10-17"}'
+    )["Role"]["Arn"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", WORKLOADS)  # the operator's own identity
+    control.configure(credential_lifetime_seconds=2)
+    adopt(org, credentials={"roleARN": role})
+    deadline = time.monotonic() + 7  # a span to watch: three lifetimes and more
+    reconciles = 0
+    while time.monotonic() < deadline:
+        org.reconcile()
+        reconciles += 1
+        assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Synced")
+        time.sleep(0.5)
+    assumed = [c for c in control.calls() if c["operation"] == "AssumeRole"]
+    assert len(assumed) >= 3, "the credentials were not renewed"
+    assert control.config()["expiredRequests"] == 0, "an expired token was sent"
+    assert reconciles >= 6
+
+
+def test_credentials_aws_calls_expired_are_built_anew(
+    org: Harness, control: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ExpiredToken although botocore thought the credentials valid (a clock that
+    drifted): retried soon, and the next reconcile assumes the role again."""
+    role = as_management(control.endpoint_url, "iam").create_role(
+        RoleName="awsorg-operator", AssumeRolePolicyDocument='{"Version":"2012-10-17"}'
+    )["Role"]["Arn"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", WORKLOADS)
+    adopt(org, credentials={"roleARN": role}).reconcile()
+    control.add_fault("expiredToken", service="sts", operation="GetCallerIdentity")
+    out = org.reconcile()
+    assert org.condition("Synced")[0:2] == ("False", "AwsCredentials")
+    assert out.retry is Retry.SOON
+    before = len([c for c in control.calls() if c["operation"] == "AssumeRole"])
+    org.reconcile()
+    after = len([c for c in control.calls() if c["operation"] == "AssumeRole"])
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled") and after == before + 1

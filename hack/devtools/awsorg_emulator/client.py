@@ -63,10 +63,15 @@ class EmulatorControl:
         maintenance_mode: bool | None = None,
         reregister_pre_cutoff: bool | None = None,
         stale_read_seconds: float | None = None,
+        credential_lifetime_seconds: float | None = None,
     ) -> ConfigView:
         """``stale_read_seconds``: after a write, reads in that service and Region answer
-        what they answered before it, for that long (AWS is eventually consistent)."""
+        what they answered before it, for that long (AWS is eventually consistent).
+        ``credential_lifetime_seconds``: assumed-role credentials expire after that long and
+        are then refused with ExpiredToken (0: moto's hour, never refused)."""
         body: dict[str, Any] = {}
+        if credential_lifetime_seconds is not None:
+            body["credentialLifetimeSeconds"] = credential_lifetime_seconds
         if stale_read_seconds is not None:
             body["staleReadSeconds"] = stale_read_seconds
         if maintenance_mode is not None:

@@ -54,10 +54,16 @@ def _configure(emulator: Emulator, body: dict[str, Any]) -> Any:
     stale = body.get("staleReadSeconds")
     if stale is not None and (not isinstance(stale, int | float) or not 0 <= stale <= 600):
         raise ControlError("staleReadSeconds must be a number within 0..600")
+    lifetime = body.get("credentialLifetimeSeconds")
+    if lifetime is not None and (
+        not isinstance(lifetime, int | float) or not 0 <= lifetime <= 43200
+    ):
+        raise ControlError("credentialLifetimeSeconds must be a number within 0..43200")
     return emulator.configure(
         _optional_bool(body, "maintenanceMode"),
         _optional_bool(body, "reregisterPreCutoff"),
         None if stale is None else float(stale),
+        None if lifetime is None else float(lifetime),
     )
 
 

@@ -7,6 +7,7 @@ import threading
 from . import moto_state
 from .auditmanager import AuditManager, AuditManagerConfig
 from .calls import CallLog
+from .credentials import CredentialLifetimes
 from .faults import FaultRegistry
 from .organizations import OrganizationsGuard
 from .schema import ConfigView, StateSnapshot
@@ -25,6 +26,7 @@ class Emulator:
         self.faults = FaultRegistry()
         self.calls = CallLog()
         self.stale = StaleReads()
+        self.credentials = CredentialLifetimes()
         self.default_seed = seed
         self.default_maintenance_mode = maintenance_mode
         self.seed = seed
@@ -43,14 +45,18 @@ class Emulator:
             self.faults.clear()
             self.calls.clear()
             self.stale.reset()
+            self.credentials.reset()
 
     def configure(
         self,
         maintenance_mode: bool | None = None,
         reregister_pre_cutoff: bool | None = None,
         stale_read_seconds: float | None = None,
+        credential_lifetime_seconds: float | None = None,
     ) -> ConfigView:
         with self.lock:
+            if credential_lifetime_seconds is not None:
+                self.credentials.seconds = credential_lifetime_seconds
             if stale_read_seconds is not None:
                 self.stale.seconds = stale_read_seconds
             config = self.audit_manager.config
@@ -67,6 +73,8 @@ class Emulator:
             "maintenanceMode": config.maintenance_mode,
             "reregisterPreCutoff": config.reregister_pre_cutoff,
             "staleReadSeconds": self.stale.seconds,
+            "credentialLifetimeSeconds": self.credentials.seconds,
+            "expiredRequests": self.credentials.refused,
         }
 
     def snapshot(self) -> StateSnapshot:

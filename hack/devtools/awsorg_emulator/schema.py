@@ -40,6 +40,8 @@ class ConfigView(TypedDict):
     maintenanceMode: bool
     reregisterPreCutoff: bool
     staleReadSeconds: float
+    credentialLifetimeSeconds: float
+    expiredRequests: int  # requests refused because their assumed-role credentials expired
 
 
 class StateSnapshot(TypedDict):

@@ -54,8 +54,11 @@ class EmulatorApp:
         body = _buffer_body(environ)
         ctx = describe_request(environ, body, auditmanager_http.operation_name)
         fault = self.emulator.faults.take(ctx.service, ctx.operation, ctx.region)
+        if fault is None and self.emulator.credentials.expired(ctx):
+            fault = Fault(ctx.service, ctx.operation, FaultKind.EXPIRED_TOKEN, 1)
         stale = self.emulator.stale.answer(ctx, body) if fault is None else None
         response = stale or self._answer(ctx, environ, body, fault)
+        response = self.emulator.credentials.issued(ctx, response)
         if fault is None and stale is None:
             self.emulator.stale.observe(ctx, body, response)
         self.emulator.calls.record(ctx, error_code_of(response), str(fault.kind) if fault else None)
