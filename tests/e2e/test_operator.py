@@ -247,6 +247,26 @@ INVALID = [
         'unknown field "spec.surprise"',
     ),
     (
+        "5-digit admin",
+        {"trustedAccess": "Enabled", "delegatedAdminAccountID": "12345"},
+        "spec.delegatedAdminAccountID in body should match '^[0-9]{12}$'",
+    ),
+    (
+        "13-digit admin",
+        {"trustedAccess": "Enabled", "delegatedAdminAccountID": "1234567890123"},
+        "spec.delegatedAdminAccountID in body should match '^[0-9]{12}$'",
+    ),
+    (
+        "admin with letters",
+        {"trustedAccess": "Enabled", "delegatedAdminAccountID": "12345678901a"},
+        "spec.delegatedAdminAccountID in body should match '^[0-9]{12}$'",
+    ),
+    (
+        "a Region without Audit Manager",
+        {"trustedAccess": "Enabled", "regions": ["us-east-9"]},
+        'spec.regions[0]: Unsupported value: "us-east-9"',
+    ),
+    (
         "trustedAccess Maybe",
         {"trustedAccess": "Maybe"},
         'spec.trustedAccess: Unsupported value: "Maybe": supported values: "Enabled", "Disabled"',

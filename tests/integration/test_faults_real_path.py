@@ -123,3 +123,25 @@ def test_credentials_aws_calls_expired_are_built_anew(
     org.reconcile()
     after = len([c for c in control.calls() if c["operation"] == "AssumeRole"])
     assert org.condition("Ready")[0:2] == ("True", "Reconciled") and after == before + 1
+
+
+def test_a_throttled_write_happens_exactly_once(org: Harness, control: EmulatorControl) -> None:
+    """Row 1: TooManyRequestsException on a write beyond botocore's attempts: Synced=False
+    Throttled, retried soon, and AWS receives the write exactly once."""
+    control.reset(seed="empty", maintenance_mode=False)
+    # No administrator: registering the account does not enable trusted access, so
+    # Organizations' EnableAWSServiceAccess is needed. Throttled twice: both attempts.
+    control.add_fault(
+        "throttle", service="organizations", operation="EnableAWSServiceAccess", count=2
+    )
+    out = org.apply(trustedAccess="Enabled", regions=["us-east-1"]).reconcile()
+    assert org.condition("Synced")[0:2] == ("False", "Throttled")
+    assert out.retry is Retry.SOON
+    org.reconcile()
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Ready")
+    enabled = [
+        c
+        for c in control.calls()
+        if c["operation"] == "EnableAWSServiceAccess" and c["outcome"] == "ok"
+    ]
+    assert len(enabled) == 1

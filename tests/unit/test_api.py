@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from awsorg_operator.api import (
+    AUDIT_MANAGER_REGIONS,
     GROUP,
     KIND,
     PLURAL,
@@ -84,7 +86,7 @@ def test_crd_enums_and_patterns_match_the_model() -> None:
         == props["delegatedAdminAccountID"]["anyOf"][0]["pattern"]
     )
     assert spec["kmsKey"]["pattern"] == props["kmsKey"]["anyOf"][0]["pattern"]
-    assert spec["regions"]["items"]["pattern"] == props["regions"]["anyOf"][0]["items"]["pattern"]
+    assert tuple(spec["regions"]["items"]["enum"]) == AUDIT_MANAGER_REGIONS
     assert spec["deletionPolicy"]["default"] == props["deletionPolicy"]["default"]
     assert spec["managementPolicy"]["default"] == props["managementPolicy"]["default"]
 
@@ -124,3 +126,21 @@ def test_status_patch_clears_what_is_gone() -> None:
     assert patch["organizationID"] == "o-1"
     assert patch["delegatedAdminAccountID"] is None  # null in a merge patch removes it
     assert patch["regions"] == []
+
+
+def test_the_regions_are_where_botocore_offers_audit_manager() -> None:
+    """Audit Manager opens no new Regions in maintenance mode; if botocore's endpoint data
+    ever disagrees, the closed list in the CRD and the model must be looked at again."""
+    session = boto3.Session()
+    offered = sorted(
+        r
+        for partition in session.get_available_partitions()
+        for r in session.get_available_regions("auditmanager", partition)
+    )
+    assert list(AUDIT_MANAGER_REGIONS) == offered
+
+
+@pytest.mark.parametrize("region", ["us-east-9", "mars-north-1", "US-EAST-1"])
+def test_a_region_audit_manager_does_not_offer_is_refused(region: str) -> None:
+    with pytest.raises(ValidationError):
+        Spec.model_validate({"trustedAccess": "Enabled", "regions": [region]})
