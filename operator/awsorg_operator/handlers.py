@@ -121,10 +121,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     )
     locks = _Locks()
     resource = (GROUP, VERSION, PLURAL)
+    watch_timeout = settings.watch_timeout
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-        _configure_kopf(settings)
+        _configure_kopf(settings, watch_timeout)
 
     @kopf.on.cleanup(registry=registry)
     def stop_pool(**_: Any) -> None:
@@ -199,7 +200,7 @@ def _api_server_version() -> str:
     return str(version.git_version)
 
 
-def _configure_kopf(s: kopf.OperatorSettings) -> None:
+def _configure_kopf(s: kopf.OperatorSettings, watch_timeout: int) -> None:
     s.persistence.finalizer = FINALIZER
     # Progress and diff-base live in annotations: the structural schema would prune
     # kopf's own status fields, and status is ours. Not under `awsorg.io/`: kopf leaves its
@@ -208,9 +209,10 @@ def _configure_kopf(s: kopf.OperatorSettings) -> None:
     s.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=KOPF_PREFIX, key="last-handled-configuration"
     )
-    # A watch that goes silent (a dropped connection, an API server restart) is renewed.
-    s.watching.server_timeout = 270
-    s.watching.client_timeout = 300
+    # A watch is renewed after watch_timeout (the API server ends it); one that goes silent
+    # (a dropped connection nobody closed) is dropped by the client 30 s later.
+    s.watching.server_timeout = watch_timeout
+    s.watching.client_timeout = watch_timeout + 30
     s.watching.connect_timeout = 15
     s.networking.request_timeout = 60
     # Our own Events say what changed in AWS; kopf's log lines would only repeat them.

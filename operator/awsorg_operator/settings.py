@@ -30,6 +30,7 @@ class Settings:
     aws_max_attempts: int = 3
     aws_workers: int = 32
     stuck_seconds: float = 1800.0
+    watch_timeout: int = 270  # the API server takes whole seconds (timeoutSeconds)
     verbose: bool = False
 
 
@@ -77,6 +78,13 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         float,
         "/healthz fails when one reconcile has run longer than this",
     ),
+    (
+        "watch_timeout",
+        "AWSORG_WATCH_TIMEOUT",
+        int,
+        "seconds after which a watch is renewed although it looks alive; a silent one is "
+        "dropped 30 s later",
+    ),
     ("verbose", "AWSORG_VERBOSE", _flag, "debug logging"),
 ]
 
@@ -121,6 +129,8 @@ def parse(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = Non
         p.error("--aws-workers must be at least 1")
     if settings.stuck_seconds <= 0:
         p.error("--stuck-seconds must be positive")
+    if settings.watch_timeout <= 0:
+        p.error("--watch-timeout must be positive")
     if settings.peering == "":
         settings = replace(settings, peering=None)  # an empty name means standalone
     return settings

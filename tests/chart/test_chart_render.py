@@ -217,6 +217,7 @@ SETTINGS: list[tuple[str, Any, str, str]] = [
     ("aws.maxAttempts", 5, "AWSORG_AWS_MAX_ATTEMPTS", "5"),
     ("aws.workers", 64, "AWSORG_AWS_WORKERS", "64"),
     ("operator.stuckSeconds", 600, "AWSORG_STUCK_SECONDS", "600"),
+    ("operator.watchTimeout", 60, "AWSORG_WATCH_TIMEOUT", "60"),
     ("aws.region", "eu-west-1", "AWS_REGION", "eu-west-1"),
     ("aws.endpointURL", "http://127.0.0.1:4566", "AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
     (

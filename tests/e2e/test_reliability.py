@@ -11,7 +11,7 @@ from typing import Any
 from awsorg_devstack import NAMESPACE, Operator
 from awsorg_emulator import EmulatorControl
 from tests.e2e.conftest import AUDIT, RESYNC_SECONDS, Kube, wait_for
-from tests.e2e.test_operator import EXAMPLE, NAME, REGIONS, adopting, trusted, writes
+from tests.e2e.test_operator import EXAMPLE, NAME, adopting, trusted, writes
 
 
 def reconciles(control: EmulatorControl) -> int:
@@ -45,13 +45,12 @@ def test_a_concurrent_writer_of_metadata_and_status_loses_nothing(
 ) -> None:
     """Row 13: another writer patches labels, annotations and status while the operator
     works; the user's fields stay, the operator's status wins, kopf's annotations survive."""
-    kube.apply(adopting(regions=[*REGIONS, "ap-southeast-2"]))  # refused: keeps it busy
+    kube.apply(adopting())
     for i in range(10):
         kube("label", "amoc", NAME, f"example.com/round={i}", "--overwrite")
         kube("annotate", "amoc", NAME, f"example.com/note={i}", "--overwrite")
         stale: dict[str, Any] = {"status": {"conditions": [], "organizationID": None}}
         kube("patch", "amoc", NAME, "--subresource=status", "--type=merge", "-p", json.dumps(stale))
-    kube.apply(adopting())  # back to what AWS has
     body = wait_for(
         "Ready again with the operator's status",
         lambda: (

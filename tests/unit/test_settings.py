@@ -65,3 +65,12 @@ def test_bad_environment_is_a_usage_error(
 
 def test_an_empty_peering_name_runs_standalone() -> None:
     assert parse(["--peering", ""], env={}).peering is None
+
+
+def test_the_watch_timeout_is_whole_seconds_as_the_api_server_takes_it() -> None:
+    """kopf sends it as the watch's timeoutSeconds, which the API server parses as an
+    integer: "10.0" is refused with 400 and the operator exits."""
+    assert parse([], env={"AWSORG_WATCH_TIMEOUT": "10"}).watch_timeout == 10
+    assert isinstance(parse([]).watch_timeout, int)
+    with pytest.raises(SystemExit):
+        parse(["--watch-timeout", "10.5"], env={})

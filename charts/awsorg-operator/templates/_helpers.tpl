@@ -139,6 +139,8 @@ spec:
           value: {{ .Values.aws.workers | int | toString | quote }}
         - name: AWSORG_STUCK_SECONDS
           value: {{ .Values.operator.stuckSeconds | int | toString | quote }}
+        - name: AWSORG_WATCH_TIMEOUT
+          value: {{ .Values.operator.watchTimeout | int | toString | quote }}
         {{- if .Values.operator.verbose }}
         - name: AWSORG_VERBOSE
           value: "true"

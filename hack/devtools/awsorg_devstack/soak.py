@@ -30,8 +30,11 @@ from awsorg_localcluster import LocalControlPlane
 
 RESYNC_SECONDS = 10  # the chart's minimum
 SAMPLE_SECONDS = 2.0
-FAULT_SECONDS = 30.0  # one fault every this often
-RECOVERY_SECONDS = 45.0  # after a fault, the operator may be unhealthy or idle this long
+FAULT_SECONDS = 45.0  # one fault every this often
+FAULT_LASTS = 15.0  # then AWS answers again
+# After a fault starts, the operator may be unhealthy or idle this long: the fault itself,
+# then backoff (5 s doubling, with jitter) until the next try succeeds.
+RECOVERY_SECONDS = 45.0
 SLOPE_BOUND_MIB_PER_HOUR = 10.0
 RESOURCES = ("soak-owner", "soak-second", "soak-third")  # one owns, the others conflict
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -88,16 +91,16 @@ FAULTS: list[tuple[str, Callable[[Soak], object]]] = [
     ),
     (
         "Audit Manager throttling storm",
-        lambda s: s.aws.add_fault("throttle", service="auditmanager", count=40),
+        lambda s: s.aws.add_fault("throttle", service="auditmanager", count=10**6),
     ),
     (
         "Organizations 5xx",
-        lambda s: s.aws.add_fault("internal", service="organizations", count=10),
+        lambda s: s.aws.add_fault("internal", service="organizations", count=10**6),
     ),
     (
         "eu-west-1 hangs",
         lambda s: s.aws.add_fault(
-            "latency", service="auditmanager", region="eu-west-1", latency_seconds=15, count=6
+            "latency", service="auditmanager", region="eu-west-1", latency_seconds=15, count=10**6
         ),
     ),
 ]
@@ -158,14 +161,17 @@ def _apply(cp: LocalControlPlane) -> None:
 
 def _loop(soak: Soak, seconds: float) -> None:
     start = time.monotonic()
-    next_fault, next_sample, n = start + FAULT_SECONDS, start, 0
+    next_fault, next_sample, n, fault_ends = start + FAULT_SECONDS, start, 0, float("inf")
     while (now := time.monotonic()) < start + seconds:
         if now >= next_sample:
             soak.sample(now - start)
             next_sample += SAMPLE_SECONDS
+        if now >= fault_ends:
+            soak.aws.clear_faults()
+            fault_ends = float("inf")
         if now >= next_fault and now < start + seconds - RECOVERY_SECONDS:
             soak.collect_writes()
-            soak.aws.clear_faults()  # each fault lasts until the next one
+            fault_ends = now + FAULT_LASTS
             name, inject = FAULTS[n % len(FAULTS)]
             soak.faults.append((now - start, name))
             inject(soak)
@@ -206,6 +212,7 @@ def _judge(s: Soak, minutes: float) -> dict[str, object]:
         )
     first, last = s.samples[0], s.samples[-1]
     return {
+        "date": time.strftime("%Y-%m-%d"),
         "minutes": minutes,
         "passed": not failures,
         "failures": failures,
@@ -220,6 +227,7 @@ def _judge(s: Soak, minutes: float) -> dict[str, object]:
         "threads": [first.threads, last.threads],
         "reconciles": last.reconciles,
         "samples": len(s.samples),
+        "fault_times": [(round(t), name) for t, name in s.faults],
     }
 
 
