@@ -4,6 +4,7 @@ docs/reliability.md). Every kind of fault comes at least once, then memory is wa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from awsorg_devstack.soak import FAULTS, run
 
@@ -11,5 +12,5 @@ from awsorg_devstack.soak import FAULTS, run
 def test_a_short_soak_keeps_memory_flat_and_writes_once(tmp_path: Path) -> None:
     report = run(7, tmp_path / "soak")
     assert report["passed"], report
-    assert set(report["fault_kinds"]) == {name for name, _ in FAULTS}  # type: ignore[arg-type]
+    assert set(cast(list[str], report["fault_kinds"])) == {name for name, _ in FAULTS}
     assert report["drifts"] and report["writes"] == report["drifts"]
