@@ -7,6 +7,7 @@ from .stack import (
     REPO,
     Operator,
     install_crd_and_rbac,
+    install_peering,
     render_chart,
     wait_for,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "REPO",
     "Operator",
     "install_crd_and_rbac",
+    "install_peering",
     "render_chart",
     "wait_for",
 ]

@@ -74,13 +74,34 @@ def install_crd_and_rbac(cp: LocalControlPlane) -> Path:
     return kubeconfig
 
 
-def chart_env(values: Mapping[str, str]) -> dict[str, str]:
+def install_peering(cp: LocalControlPlane) -> str:
+    """Applies kopf's peering CRD (from the chart's crds/), the chart's RBAC with peering, and
+    its ClusterKopfPeering object, as `helm install --set peering.enabled=true` would; returns
+    the peering name."""
+    cp.kubectl("apply", "-f", str(CHART / "crds" / "kopf.dev_clusterkopfpeerings.yaml"))
+    cp.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/clusterkopfpeerings.kopf.dev",
+    )
+    rendered = render_chart("--set", "peering.enabled=true")
+    kinds = RBAC_KINDS | {"ClusterKopfPeering"}
+    cp.kubectl(
+        "apply", "-f", "-", input=yaml.safe_dump_all([d for d in rendered if d["kind"] in kinds])
+    )
+    (peering,) = [d["metadata"]["name"] for d in rendered if d["kind"] == "ClusterKopfPeering"]
+    return str(peering)
+
+
+def chart_env(values: Mapping[str, str], pod_name: str = f"{RELEASE}-local") -> dict[str, str]:
     """The operator container's environment in the chart's Deployment, rendered with `values`
-    (`--set` paths); the downward API fields are filled in as the kubelet would."""
+    (`--set` paths); the downward API fields are filled in as the kubelet would, each pod with
+    its own name (kopf's peering tells replicas apart by it)."""
     sets = [arg for path, value in values.items() for arg in ("--set", f"{path}={value}")]
     (deployment,) = [d for d in render_chart(*sets) if d["kind"] == "Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    downward = {"metadata.namespace": NAMESPACE, "metadata.name": f"{RELEASE}-local"}
+    downward = {"metadata.namespace": NAMESPACE, "metadata.name": pod_name}
     env = {}
     for var in container.get("env", []):
         if "value" in var:
@@ -113,7 +134,7 @@ class Operator:
             **(values or {}),
         }
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS", "KUBE", "POD_"))}
-        env.update(chart_env(chart_values))
+        env.update(chart_env(chart_values, pod_name=f"{RELEASE}-local-{self.health_port}"))
         env.update(
             {
                 "KUBECONFIG": str(kubeconfig),
