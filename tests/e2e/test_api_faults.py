@@ -17,6 +17,8 @@ from awsorg_faultproxy import FaultProxy
 from tests.e2e.conftest import AUDIT, RESYNC_SECONDS, Kube, wait_for
 from tests.e2e.test_operator import EXAMPLE, NAME, NEW_REGION, REGIONS, admin_in, adopting, aws
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def proxied(
@@ -65,6 +67,7 @@ def test_connections_reset_by_the_api_server_side_are_survived(
     assert proxy.connections > accepted, op.log_tail(40)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("proxied", [{"operator.watchTimeout": "10"}], indirect=True)
 def test_a_silent_watch_is_renewed_and_drift_is_still_found(
     kube: Kube, proxied: tuple[FaultProxy, Operator], control: EmulatorControl

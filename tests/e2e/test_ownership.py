@@ -16,6 +16,8 @@ from awsorg_emulator import ORGANIZATION_ID, EmulatorControl
 from tests.e2e.conftest import AUDIT, RESYNC_SECONDS, Kube, wait_for
 from tests.e2e.test_operator import admin_in, adopting, amoc, aws, trusted, writes
 
+pytestmark = pytest.mark.e2e
+
 LEASE = f"awsorg-auditmanager-{ORGANIZATION_ID}"
 
 
@@ -47,6 +49,7 @@ def stays(kube: Kube, names: list[str], expected: dict[str, str | None], seconds
         time.sleep(0.5)
 
 
+@pytest.mark.slow
 def test_a_resource_created_in_the_same_second_with_an_earlier_name_does_not_take_over(
     kube: Kube, operator: Operator, control: EmulatorControl
 ) -> None:
@@ -79,6 +82,7 @@ def test_a_resource_created_in_the_same_second_with_an_earlier_name_does_not_tak
     assert kube.condition("aa-late")["reason"] == "Conflict"
 
 
+@pytest.mark.slow
 def test_simultaneous_creation_settles_on_one_owner_without_flapping(
     kube: Kube, operator: Operator, control: EmulatorControl
 ) -> None:

@@ -8,10 +8,14 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from awsorg_devstack import NAMESPACE, Operator
 from awsorg_emulator import EmulatorControl
 from tests.e2e.conftest import AUDIT, RESYNC_SECONDS, Kube, wait_for
 from tests.e2e.test_operator import EXAMPLE, NAME, adopting, trusted, writes
+
+pytestmark = pytest.mark.e2e
 
 
 def reconciles(control: EmulatorControl) -> int:
@@ -19,6 +23,7 @@ def reconciles(control: EmulatorControl) -> int:
     return sum(c["operation"] == "GetCallerIdentity" for c in control.calls())
 
 
+@pytest.mark.slow
 def test_a_throttling_storm_makes_no_hot_loop_and_converges_with_no_write(
     kube: Kube, operator: Operator, control: EmulatorControl
 ) -> None:

@@ -15,6 +15,8 @@ from awsorg_localcluster import LocalControlPlane
 from tests.e2e.conftest import AUDIT, RESYNC_SECONDS, Kube, wait_for
 from tests.e2e.test_operator import NAME, REGIONS, admin_in, adopting, aws, writes
 
+pytestmark = pytest.mark.e2e
+
 Start = Callable[[str, int], Operator]
 
 
@@ -63,6 +65,7 @@ def wrote(op: Operator) -> list[str]:
     return [line for line in op.log_path.read_text().splitlines() if "AWS Register" in line]
 
 
+@pytest.mark.slow
 def test_two_replicas_have_one_writer(
     kube: Kube, replicas: Start, control: EmulatorControl
 ) -> None:
@@ -91,6 +94,7 @@ def test_two_replicas_have_one_writer(
     assert len(wrote(new)) == 1 and len(wrote(high)) == len(REGIONS) and not wrote(low)
 
 
+@pytest.mark.slow
 def test_equal_priorities_freeze_loudly(
     kube: Kube, replicas: Start, control: EmulatorControl
 ) -> None:

@@ -6,9 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
+import pytest
+
 from awsorg_devstack.soak import FAULTS, run
 
+pytestmark = pytest.mark.e2e
 
+
+@pytest.mark.slow
 def test_a_short_soak_keeps_memory_flat_and_writes_once(tmp_path: Path) -> None:
     report = run(7, tmp_path / "soak")
     assert report["passed"], report
