@@ -67,6 +67,7 @@ PURE = [
     "resource",
     "api",
     "conditions",
+    "ownership",
 ]
 
 
