@@ -14,7 +14,7 @@ import pytest
 from awsorg_operator.api import PlannedAction, PlannedState, Spec, Status
 from awsorg_operator.failures import AwsFailure, Retry
 from awsorg_operator.reconciler import Reconciler
-from awsorg_operator.resource import Outcome, Resource
+from awsorg_operator.resource import Claim, Outcome, Resource
 from tests.fake_aws import AUDIT, DENIED, THROTTLED, WORKLOADS, FakeAws, FakeConnector
 from tests.memory_kube import MemoryJournal, MemoryLeases
 
@@ -47,8 +47,15 @@ class Org:
     clock: Clock = field(default_factory=Clock)
     leases: MemoryLeases = field(default_factory=MemoryLeases)
     journal: MemoryJournal = field(default_factory=MemoryJournal)
+    others: list[Claim] = field(default_factory=list)  # the other resources, as kopf indexes them
 
     def reconcile(self) -> Outcome:
+        return self._run(deleting=False)
+
+    def delete(self) -> Outcome:
+        return self._run(deleting=True)
+
+    def _run(self, deleting: bool) -> Outcome:
         reconciler = Reconciler(
             FakeConnector(self.aws), self.leases, self.journal, "us-east-1", now=self.clock
         )
@@ -61,7 +68,8 @@ class Org:
             self.annotations,
             self.status,
         )
-        out = reconciler.reconcile(res, [])
+        step = reconciler.delete if deleting else reconciler.reconcile
+        out = step(res, self.others)
         self.status = out.status
         return out
 
