@@ -18,6 +18,8 @@ class Retry(StrEnum):
 
 @dataclass(frozen=True)
 class AwsFailure:
+    """A failed call: to AWS, or (reason KubernetesError) to the Kubernetes API."""
+
     operation: str
     code: str
     message: str
@@ -45,6 +47,17 @@ class AwsCallError(Exception):
     def __init__(self, failure: AwsFailure) -> None:
         super().__init__(failure.describe())
         self.failure = failure
+
+
+class KubernetesCallError(Exception):
+    """A call to the Kubernetes API made inside a reconcile (an organization's claim, the
+    record of a write before it is sent) failed: retried soon, with its own reason, so an API
+    server restart is not mistaken for a bug."""
+
+    def __init__(self, operation: str, error: BaseException) -> None:
+        code = str(getattr(error, "status", "") or type(error).__name__)
+        self.failure = AwsFailure(operation, code, str(error), "KubernetesError", Retry.SOON)
+        super().__init__(self.failure.describe())
 
 
 def internal_failure(operation: str, error: BaseException) -> AwsFailure:

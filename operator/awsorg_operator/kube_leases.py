@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kubernetes
+import urllib3
 
+from awsorg_operator.failures import KubernetesCallError
 from awsorg_operator.ownership import LEASE_PREFIX, Holder, Lease
 
 HOLDER_NAME = "awsorg.io/holder-name"
@@ -35,7 +37,9 @@ class KubeLeases:
         except kubernetes.client.ApiException as e:
             if e.status == 404:
                 return None
-            raise
+            raise KubernetesCallError("GetLease", e) from e
+        except urllib3.exceptions.HTTPError as e:
+            raise KubernetesCallError("GetLease", e) from e
         annotations = body.metadata.annotations or {}
         uid = body.spec.holder_identity
         holder = Holder(uid, annotations.get(HOLDER_NAME, "")) if uid else None
@@ -85,7 +89,9 @@ class KubeLeases:
         except kubernetes.client.ApiException as e:
             if e.status == 409:
                 return False
-            raise
+            raise KubernetesCallError("WriteLease", e) from e
+        except urllib3.exceptions.HTTPError as e:
+            raise KubernetesCallError("WriteLease", e) from e
         return True
 
 

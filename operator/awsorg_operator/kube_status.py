@@ -8,8 +8,10 @@ Blocking calls of the kubernetes client: run from the reconcile's worker thread.
 from __future__ import annotations
 
 import kubernetes
+import urllib3
 
 from awsorg_operator.api import GROUP, PLURAL, VERSION, PlannedAction
+from awsorg_operator.failures import KubernetesCallError
 from awsorg_operator.resource import Resource
 
 REQUEST_TIMEOUT = 10
@@ -27,6 +29,9 @@ class KubeJournal:
         }
         # A merge patch of the status subresource (the chart grants patch on it); if it
         # fails, the AWS write is not sent.
-        kubernetes.client.CustomObjectsApi().patch_cluster_custom_object_status(
-            GROUP, VERSION, PLURAL, res.name, patch, _request_timeout=REQUEST_TIMEOUT
-        )
+        try:
+            kubernetes.client.CustomObjectsApi().patch_cluster_custom_object_status(
+                GROUP, VERSION, PLURAL, res.name, patch, _request_timeout=REQUEST_TIMEOUT
+            )
+        except (kubernetes.client.ApiException, urllib3.exceptions.HTTPError) as e:
+            raise KubernetesCallError("PatchStatus", e) from e

@@ -24,7 +24,13 @@ from awsorg_operator.actions import (
 )
 from awsorg_operator.api import DeletionPolicy, PlannedAction, PlannedState, TrustedAccess
 from awsorg_operator.external import Connector, External, Identity
-from awsorg_operator.failures import AwsCallError, AwsFailure, Retry, internal_failure
+from awsorg_operator.failures import (
+    AwsCallError,
+    AwsFailure,
+    KubernetesCallError,
+    Retry,
+    internal_failure,
+)
 from awsorg_operator.plan import Desired, Plan, plan, plan_deletion
 from awsorg_operator.report import Result, drift, report
 from awsorg_operator.resource import Claim, Event, Outcome, Resource
@@ -64,7 +70,7 @@ class Reconciler:
         step = self._delete if deleting else self._reconcile
         try:
             result = step(res, desired, list(claims))
-        except AwsCallError as e:  # the organization could not be read: nothing to go on
+        except (AwsCallError, KubernetesCallError) as e:  # nothing to go on: report, retry
             result = Result(error=e.failure)
         except Exception as e:  # a bug, or an AWS answer nobody documented
             log.exception("reconcile of %s failed unexpectedly", res.name)

@@ -131,7 +131,7 @@ def _ready(res: Resource, desired: Desired, r: Result, planned: Sequence[Planned
     if r.stop:
         return ("False", r.stop.reason, r.stop.message)
     if r.error:
-        return ("Unknown", r.error.reason, f"could not read AWS: {r.error.describe()}")
+        return ("Unknown", r.error.reason, f"the reconcile could not finish: {r.error.describe()}")
     refusals = [e for e in planned if e.state is PlannedState.REFUSED]
     if refusals:
         return ("False", refusals[0].reason or "AwsRefused", _refusal_messages(refusals))

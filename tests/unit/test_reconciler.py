@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from awsorg_operator.api import PlannedAction, PlannedState, Spec, Status
-from awsorg_operator.failures import AwsFailure, Retry
+from awsorg_operator.failures import AwsFailure, KubernetesCallError, Retry
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.resource import Claim, Outcome, Resource
 from tests.fake_aws import AUDIT, DENIED, THROTTLED, WORKLOADS, FakeAws, FakeConnector
@@ -219,6 +219,19 @@ def test_no_record_no_write() -> None:
     out = org.reconcile()
     assert aws.writes() == [] and out.retry is Retry.SOON
     assert org.cond("Synced") == ("False", "InternalError")
+
+
+def test_an_api_server_that_cannot_be_reached_is_its_own_reason_not_a_bug() -> None:
+    class Unreachable(MemoryJournal):
+        def in_flight(self, res: Resource, entries: tuple[PlannedAction, ...]) -> None:
+            raise KubernetesCallError("PatchStatus", ConnectionRefusedError("refused"))
+
+    aws = FakeAws(maintenance_mode=False)
+    aws.regions["eu-west-1"].admin = None
+    org = Org(aws=aws, journal=Unreachable())
+    out = org.reconcile()
+    assert org.cond("Synced") == ("False", "KubernetesError") and out.retry is Retry.SOON
+    assert aws.writes() == []
 
 
 def test_a_write_in_flight_is_sent_again_after_its_grace() -> None:
