@@ -68,12 +68,6 @@ class Held:
     def keys(self) -> set[str]:
         return {entry_key(e) for e in self.entries}
 
-    def refused(self) -> tuple[PlannedAction, ...]:
-        return tuple(e for e in self.entries if e.state is PlannedState.REFUSED)
-
-    def in_flight(self) -> tuple[PlannedAction, ...]:
-        return tuple(e for e in self.entries if e.state is PlannedState.IN_FLIGHT)
-
 
 def held(
     actions: Iterable[Action],
