@@ -2,12 +2,17 @@
 # Sets up a fresh machine for the demo and the tests; fast when everything is already there.
 #   - a Python virtual environment ($AWSORG_VENV, default .venv) with the operator installed by
 #     the image's own recipe (hack/install-package.sh), the dev tools and the emulators;
+#   - Debian's podman and buildah (the image), redis-server (Argo CD) and prometheus (promtool
+#     and a real Prometheus), installed with apt-get when missing (hack/system-packages.sh);
 #   - kube-apiserver, etcd, kubectl, helm and kubeconform, built once with Go into a cache
 #     outside the repository (hack/build-tools.sh).
 # Sourced by hack/test.sh and hack/demo.sh, which then find the tools on PATH.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 venv=${AWSORG_VENV:-.venv}
+
+printf '\n==> Debian packages\n'
+hack/system-packages.sh
 
 printf '\n==> Python environment in %s\n' "$venv"
 hack/install-package.sh "$venv"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests run for real, when a command is missing:
+#   podman, buildah, mmdebstrap, runc, ...   build and run the image (../shared/CONTAINERS.md)
+#   redis-server                             Argo CD's cache
+#   prometheus (prometheus, promtool)        the alert rules' tests and a real Prometheus
+# A no-op (well under a second) when every command is already there. Needs root or sudo, and
+# apt-get: on other systems install the same commands by hand.
+set -euo pipefail
+
+# command -> Debian package
+declare -A PACKAGES=(
+  [podman]=podman [buildah]=buildah [mmdebstrap]=mmdebstrap [newuidmap]=uidmap
+  [fuse-overlayfs]=fuse-overlayfs [runc]=runc [redis-server]=redis-server
+  [prometheus]=prometheus [promtool]=prometheus
+)
+
+missing=()
+for cmd in "${!PACKAGES[@]}"; do
+  command -v "$cmd" >/dev/null || missing+=("${PACKAGES[$cmd]}")
+done
+((${#missing[@]})) || exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+
+sudo=()
+((EUID == 0)) || sudo=(sudo)
+command -v apt-get >/dev/null || {
+  echo "system-packages: apt-get not found; install these by hand: ${missing[*]}" >&2
+  exit 1
+}
+echo "system-packages: installing ${missing[*]} (about a minute)" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
