@@ -21,7 +21,7 @@ import kopf
 import kubernetes
 from pydantic import ValidationError
 
-from awsorg_operator import metrics
+from awsorg_operator import metrics, resource_metrics
 from awsorg_operator.api import FINALIZER, GROUP, PLURAL, VERSION, Spec, Status
 from awsorg_operator.aws.clients import ClientFactory, ClientSettings
 from awsorg_operator.aws.external import AwsConnector
@@ -121,6 +121,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     )
     locks = _Locks()
     resource = (GROUP, VERSION, PLURAL)
+    metrics.RESYNC_INTERVAL.set(settings.resync_seconds)
     watch_timeout = settings.watch_timeout
 
     @kopf.on.startup(registry=registry)
@@ -252,6 +253,10 @@ async def _run(
     result = "ok" if synced and synced.status == "True" else "error"
     metrics.RECONCILE_DURATION.labels(result).observe(time.monotonic() - started)
     patch.setdefault("status", {}).update(outcome.status.to_patch())
+    if deleting and outcome.retry is None:  # the finalizer goes: so do its series
+        resource_metrics.forget_resource(res.name)
+    else:
+        resource_metrics.record_status(res.name, outcome.status, time.time())
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     ready = outcome.status.condition(READY)
@@ -273,6 +278,7 @@ def _invalid_spec(body: kopf.Body, patch: kopf.Patch, error: ValidationError) ->
         set_condition(previous, t, "False", "InvalidSpec", message, generation, now)
         for t in (READY, SYNCED)
     ]
+    resource_metrics.record_conditions(body.metadata.name or "", conditions)
     patch.setdefault("status", {}).update(
         {
             "observedGeneration": generation,
