@@ -18,6 +18,13 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "service-monitor": {
         "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}}
     },
+    "monitoring": {
+        "metrics": {
+            "serviceMonitor": {"enabled": True},
+            "prometheusRule": {"enabled": True, "labels": {"release": "prometheus"}},
+            "dashboard": {"enabled": True, "annotations": {"grafana_folder": "AWS"}},
+        }
+    },
     "peering-one-replica": {"peering": {"enabled": True, "priority": 10}},
     "everything": {
         "replicaCount": 3,
@@ -40,7 +47,14 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ops"}],
         "affinity": {"nodeAffinity": {}},
         "priorityClassName": "system-cluster-critical",
-        "metrics": {"serviceMonitor": {"enabled": True}},
+        "metrics": {
+            "serviceMonitor": {"enabled": True},
+            "prometheusRule": {
+                "enabled": True,
+                "runbookBaseURL": "https://git.example.com/ops/awsorg/troubleshooting.md",
+            },
+            "dashboard": {"enabled": True, "namespace": "grafana"},
+        },
     },
 }
 
@@ -63,6 +77,13 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("attempts-zero", "aws.maxAttempts", 0, "/aws/maxAttempts"),
     ("sa-without-name", "serviceAccount", {"create": False}, "/serviceAccount"),
     ("monitor-without-service", "metrics.service.enabled", False, "/metrics/service/enabled"),
+    ("runbook-not-a-url", "metrics.prometheusRule.runbookBaseURL", "docs/x.md", "runbookBaseURL"),
+    (
+        "dashboard-namespace",
+        "metrics.dashboard.namespace",
+        "Grafana",
+        "/metrics/dashboard/namespace",
+    ),
     ("env-number", "extraEnv", [{"name": "X", "value": 1}], "/extraEnv/0/value"),
     ("env-bad-name", "extraEnv", [{"name": "1X", "value": "1"}], "/extraEnv/0/name"),
     ("memory-words", "resources.limits.memory", "lots", "/resources/limits/memory"),

@@ -33,6 +33,9 @@ from .helm import (
 pytestmark = pytest.mark.integration
 
 SCENARIO_IDS = list(SCENARIOS)
+THIRDPARTY = Path(__file__).parent / "thirdparty"
+RULES = CHART / "files" / "prometheus-rules.yaml"
+DASHBOARD = CHART / "files" / "grafana-dashboard.json"
 APP_VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
 
 
@@ -69,7 +72,9 @@ def test_helm_lint_passes(helm: Path, tmp_path: Path, scenario: str) -> None:
 def crd_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """kubeconform schemas for the chart's CRDs, strict: a misspelt field is an error."""
     out = tmp_path_factory.mktemp("crd-schemas")
-    write_crd_schemas(sorted((CHART / "crds").glob("*.yaml")), out, strict=True)
+    # The chart's own CRDs, and prometheus-operator's PrometheusRule (tests/chart/thirdparty).
+    crds = sorted((CHART / "crds").glob("*.yaml")) + sorted(THIRDPARTY.glob("*.yaml"))
+    write_crd_schemas(crds, out, strict=True)
     return out
 
 
@@ -391,6 +396,38 @@ def test_service_monitor_scrapes_the_metrics_service(rendered: dict[str, Rendere
         <= _workload(r)["spec"]["selector"]["matchLabels"].items()
     )
     assert "ServiceMonitor" not in rendered["defaults"].kinds()
+    # The alerts select the operator by job name, whatever the release is called.
+    assert {"targetLabel": "job", "replacement": "awsorg-operator"} in endpoint["relabelings"]
+    rules = yaml.safe_load(RULES.read_text())
+    assert 'job="awsorg-operator"' in rules["groups"][0]["rules"][0]["expr"]
+
+
+def test_prometheus_rule_is_the_rules_file_with_the_runbook_base(
+    rendered: dict[str, Rendered],
+) -> None:
+    rules = yaml.safe_load(RULES.read_text())
+    monitoring = rendered["monitoring"].one("PrometheusRule")
+    assert monitoring["metadata"]["labels"]["release"] == "prometheus"
+    assert monitoring["metadata"]["namespace"] == NAMESPACE
+    assert monitoring["spec"] == rules
+    custom = rendered["everything"].one("PrometheusRule")["spec"]
+    urls = [r["annotations"]["runbook_url"] for r in custom["groups"][0]["rules"]]
+    assert urls and all(
+        u.startswith("https://git.example.com/ops/awsorg/troubleshooting.md#") for u in urls
+    ), urls
+    assert "PrometheusRule" not in rendered["defaults"].kinds()
+
+
+def test_dashboard_config_map_carries_the_dashboard_for_the_sidecar(
+    rendered: dict[str, Rendered],
+) -> None:
+    cm = rendered["monitoring"].one("ConfigMap")
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert cm["metadata"]["annotations"] == {"grafana_folder": "AWS"}
+    assert cm["metadata"]["namespace"] == NAMESPACE
+    assert json.loads(cm["data"]["awsorg-operator.json"]) == json.loads(DASHBOARD.read_text())
+    assert rendered["everything"].one("ConfigMap")["metadata"]["namespace"] == "grafana"
+    assert "ConfigMap" not in rendered["defaults"].kinds()
 
 
 # --- wrong values fail with the message a user reads --------------------------------------
