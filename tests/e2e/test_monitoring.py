@@ -1,0 +1,162 @@
+"""Monitoring end to end: a real Prometheus (Debian's `prometheus`, on a free port with its own
+storage) scrapes the operator running against the real API server and the AWS emulators, and
+evaluates the chart's own alert rules: an alert fires when a resource goes unhealthy and
+resolves when it recovers. Also: every metric the dashboard and the rules query is one the
+operator really exports, and a deleted resource's series go."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from awsorg_devstack import Operator
+from awsorg_devstack.prometheus import RULES, PrometheusServer, shortened_rules
+from awsorg_emulator import EmulatorControl
+from tests.e2e.conftest import RESYNC_SECONDS, Kube, wait_for
+from tests.e2e.test_operator import EXAMPLE, NAME
+
+pytestmark = pytest.mark.e2e
+
+DASHBOARD = RULES.parent / "grafana-dashboard.json"
+# The shipped `for:` durations are minutes; here every alert's `for` is 3 s, with the same
+# expressions (shortened_rules changes nothing else).
+FOR = "3s"
+PROMETHEUS_TIMEOUT = 90.0  # scrape and evaluation every second, on a busy 2-core machine
+
+
+@pytest.fixture
+def prometheus(
+    request: pytest.FixtureRequest, operator: Operator, tmp_path: Path
+) -> Iterator[PrometheusServer]:
+    server = PrometheusServer(
+        tmp_path / "prometheus",
+        [f"127.0.0.1:{operator.metrics_port}"],
+        shortened_rules(RULES, FOR),
+    )
+    with server:
+        try:
+            yield server
+        finally:
+            failed = getattr(request.node, "report_call", None)
+            if failed is not None and failed.failed:
+                print("\n--- prometheus alerts ---\n" + json.dumps(server.alerts(), indent=1))
+                print("\n--- prometheus log ---\n" + server.log_tail())
+
+
+def _alerts_of(prom: PrometheusServer, name: str) -> list[dict[str, Any]]:
+    return [a for a in prom.alerts() if a["labels"].get("name") == name]
+
+
+def _firing(prom: PrometheusServer, alertname: str, name: str) -> list[dict[str, Any]]:
+    return [a for a in prom.firing(alertname) if a["labels"].get("name") == name]
+
+
+def test_an_alert_fires_when_aws_denies_access_and_resolves_when_it_is_back(
+    kube: Kube, operator: Operator, control: EmulatorControl, prometheus: PrometheusServer
+) -> None:
+    kube.apply(EXAMPLE)
+    kube.wait_reason(NAME, "Reconciled")
+    ready = f'awsorg_resource_condition{{name="{NAME}",condition="Ready",status="True"}} == 1'
+    wait_for("Prometheus to scrape Ready", lambda: prometheus.query(ready), PROMETHEUS_TIMEOUT)
+    assert _alerts_of(prometheus, NAME) == []
+
+    control.add_fault(
+        "accessDenied", service="organizations", operation="DescribeOrganization", count=10**6
+    )
+    kube.wait_reason(NAME, "AccessDenied", type_="Synced", timeout=3 * RESYNC_SECONDS)
+    (alert,) = wait_for(
+        "AwsorgAwsAccessDenied firing",
+        lambda: _firing(prometheus, "AwsorgAwsAccessDenied", NAME),
+        PROMETHEUS_TIMEOUT,
+    )
+    assert alert["labels"]["reason"] == "AccessDenied"
+    assert alert["labels"]["severity"] == "critical"
+    assert NAME in alert["annotations"]["description"]
+    assert alert["annotations"]["runbook_url"].endswith("troubleshooting.md#awsorgawsaccessdenied")
+    # One cause pages once: the general not-Ready alert leaves this reason to its own.
+    assert not [
+        a
+        for a in _alerts_of(prometheus, NAME)
+        if a["labels"]["alertname"] != ("AwsorgAwsAccessDenied")
+    ], _alerts_of(prometheus, NAME)
+
+    control.clear_faults()
+    # The re-check timer (every RESYNC_SECONDS) finds AWS answering again.
+    kube.wait_reason(NAME, "Reconciled", timeout=6 * RESYNC_SECONDS)
+    wait_for(
+        "the alert resolved",
+        lambda: not _alerts_of(prometheus, NAME),
+        PROMETHEUS_TIMEOUT,
+    )
+
+
+def test_a_deleted_resource_leaves_no_series_and_a_stopped_operator_fires_operator_down(
+    kube: Kube, operator: Operator, prometheus: PrometheusServer
+) -> None:
+    kube.apply(EXAMPLE)
+    kube.wait_reason(NAME, "Reconciled")
+    series = f'name="{NAME}"'
+    wait_for("the resource's series", lambda: series in operator.metrics(), 30)
+    assert prometheus.firing("AwsorgOperatorDown") == []
+
+    kube("delete", "amoc", NAME, "--wait=false")
+    wait_for("the resource gone", lambda: not kube.names(), timeout=60)
+    wait_for("its series gone", lambda: series not in operator.metrics(), 30)
+
+    operator.stop()
+    (alert,) = wait_for(
+        "AwsorgOperatorDown firing",
+        lambda: prometheus.firing("AwsorgOperatorDown"),
+        PROMETHEUS_TIMEOUT,
+    )
+    assert alert["annotations"]["runbook_url"].endswith("#awsorgoperatordown")
+
+
+_METRIC = re.compile(r"\b(awsorg_[a-z0-9_]+)")
+
+
+def _exported(text: str) -> set[str]:
+    """Every sample name /metrics can show, from its `# TYPE` lines: a metric with labels
+    and no sample yet (no AWS write so far) is still declared there."""
+    suffixes = {
+        "counter": ("_total", "_created"),
+        "gauge": ("",),
+        "histogram": ("_bucket", "_sum", "_count", "_created"),
+    }
+    names = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            base = name.removesuffix("_total") if kind == "counter" else name
+            names |= {base + s for s in suffixes.get(kind, ("",))}
+    return names
+
+
+def _dashboard_queries() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [t["expr"] for p in dashboard["panels"] for t in p.get("targets", []) if "expr" in t]
+
+
+def _rule_queries() -> list[str]:
+    rules = yaml.safe_load(RULES.read_text())
+    return [r["expr"] for g in rules["groups"] for r in g["rules"]]
+
+
+def test_every_metric_the_dashboard_and_the_rules_query_is_exported(
+    kube: Kube, operator: Operator
+) -> None:
+    kube.apply(EXAMPLE)
+    kube.wait_reason(NAME, "Reconciled")
+    exported = _exported(operator.metrics())
+    assert "awsorg_resource_condition" in exported, sorted(exported)
+    queries = _dashboard_queries() + _rule_queries()
+    assert len(_dashboard_queries()) >= 8, "the dashboard's panels have queries"
+    used = {m for q in queries for m in _METRIC.findall(q)}
+    assert used, queries
+    assert used <= exported, sorted(used - exported)
