@@ -89,6 +89,11 @@ class EmulatorControl:
     def calls(self) -> list[CallRecord]:
         return cast(list[CallRecord], self._request("GET", "calls"))
 
+    def issued_credentials(self) -> list[dict[str, str]]:
+        """Every set of credentials AssumeRole issued since the last reset
+        (accessKeyID, secretAccessKey, sessionToken)."""
+        return cast(list[dict[str, str]], self._request("GET", "issued-credentials"))
+
     def clear_calls(self) -> None:
         self._request("DELETE", "calls")
 

@@ -106,6 +106,7 @@ ROUTES: Mapping[tuple[str, str], ControlHandler] = {
     ("POST", "config"): _configure,
     ("GET", "state"): lambda emulator, body: emulator.snapshot(),
     ("GET", "calls"): lambda emulator, body: emulator.calls.entries(),
+    ("GET", "issued-credentials"): lambda emulator, body: emulator.credentials.issued_credentials(),
     ("DELETE", "calls"): _clear_calls,
     ("GET", "faults"): lambda emulator, body: emulator.faults.pending(),
     ("POST", "faults"): _add_fault,
