@@ -40,6 +40,7 @@ def run_plan(
     *docs: dict[str, Any],
     output: str = "json",
     access_key: str = MGMT,
+    secret_key: str = "plan-secret",
     extra: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "resource.yaml"
@@ -48,7 +49,7 @@ def run_plan(
     env |= {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": access_key,  # the emulator reads 12 digits as the account
-        "AWS_SECRET_ACCESS_KEY": "plan-secret",
+        "AWS_SECRET_ACCESS_KEY": secret_key,
         "AWS_REGION": "us-east-1",
     }
     argv = [sys.executable, "-m", "awsorg_operator", "plan", "-f", str(path), "-o", output]
@@ -240,3 +241,106 @@ def test_a_file_that_is_not_a_resource_exits_1(tmp_path: Path, content: str, say
     argv = [sys.executable, "-m", "awsorg_operator", "plan", "-f", str(path)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and says in done.stderr, done
+
+
+# The read half of the operator's IAM policy (docs/aws-permissions.md), and nothing else.
+READ_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "organizations:DescribeOrganization",
+                "organizations:ListAWSServiceAccessForOrganization",
+                "organizations:ListDelegatedAdministrators",
+                "organizations:DescribeAccount",
+                "auditmanager:GetAccountStatus",
+                "auditmanager:GetOrganizationAdminAccount",
+                "auditmanager:GetSettings",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+
+
+def read_only_identity(endpoint: str) -> tuple[str, str, str]:
+    """An IAM user that may only assume a role, and the role, which may only read."""
+    iam = as_management(endpoint, "iam")
+    iam.create_user(UserName="ci")
+    user_arn = iam.get_user(UserName="ci")["User"]["Arn"]
+    key = iam.create_access_key(UserName="ci")["AccessKey"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = iam.create_role(RoleName="plan-readonly", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName="plan-readonly", PolicyName="read", PolicyDocument=json.dumps(READ_ONLY)
+    )
+    assume = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Role"]["Arn"]}
+        ],
+    }
+    iam.put_user_policy(UserName="ci", PolicyName="assume", PolicyDocument=json.dumps(assume))
+    return str(key["AccessKeyId"]), str(key["SecretAccessKey"]), str(role["Role"]["Arn"])
+
+
+def as_role(endpoint: str, key: tuple[str, str], role: str, service: str) -> Any:
+    import boto3
+
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=key[0],
+        aws_secret_access_key=key[1],
+    )
+    creds = sts.assume_role(RoleArn=role, RoleSessionName="probe")["Credentials"]
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def test_with_read_only_credentials_the_plan_reads_everything_and_never_writes(
+    tmp_path: Path, emulator: EmulatorProcess, control: EmulatorControl
+) -> None:
+    """The emulator enforces IAM (moto's evaluation, Audit Manager included): the role may
+    only read. The plan still sees all it needs, and no write reaches AWS, not even one
+    that would be refused."""
+    from botocore.exceptions import ClientError
+
+    control.reset(seed="empty", maintenance_mode=False)  # every Region needs a write
+    key_id, secret, role = read_only_identity(emulator.endpoint_url)
+    control.configure(enforce_iam=True)
+    try:
+        # The role really may not write: the emulator refuses it, as AWS would.
+        am = as_role(emulator.endpoint_url, (key_id, secret), role, "auditmanager")
+        with pytest.raises(ClientError, match="AccessDenied"):
+            am.register_account()
+        org = as_role(emulator.endpoint_url, (key_id, secret), role, "organizations")
+        with pytest.raises(ClientError, match="AccessDenied"):
+            org.enable_aws_service_access(ServicePrincipal="auditmanager.amazonaws.com")
+        control.clear_calls()
+        spec = manifest(credentials={"roleARN": role, "externalID": "ext-plan-1"})
+        done = run_plan(tmp_path, emulator.endpoint_url, spec, access_key=key_id, secret_key=secret)
+    finally:
+        control.configure(enforce_iam=False)
+    (res,) = parsed(done)["resources"]
+    assert done.returncode == 2, done
+    assert [a["operation"] for a in res["actions"]] == ["RegisterAccount"] * 2 + [
+        "EnableAWSServiceAccess"
+    ]
+    calls = control.calls()
+    assert writes(control) == [], calls
+    assert [c for c in calls if c["outcome"] != "ok"] == [], calls
+    assert {c["service"] for c in calls} == {"sts", "organizations", "auditmanager"}

@@ -64,6 +64,7 @@ def _configure(emulator: Emulator, body: dict[str, Any]) -> Any:
         _optional_bool(body, "reregisterPreCutoff"),
         None if stale is None else float(stale),
         None if lifetime is None else float(lifetime),
+        _optional_bool(body, "enforceIam"),
     )
 
 
