@@ -81,8 +81,9 @@ def _configure_logging(verbose: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
     )
     # botocore logs request details at DEBUG (the response of AssumeRole among them): never
-    # below INFO, as in the operator.
-    logging.getLogger("botocore").setLevel(logging.INFO)
+    # below INFO, as in the operator; and its INFO lines only with -v, or they would be
+    # the only thing a quiet run prints to stderr.
+    logging.getLogger("botocore").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _read(filename: str) -> str:

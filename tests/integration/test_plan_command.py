@@ -86,6 +86,7 @@ def test_in_sync_exits_0_and_only_reads(
     assert admins == dict.fromkeys(REGIONS, AUDIT)
     calls = control.calls()
     assert calls and not [c for c in calls if is_write(c["operation"])], calls
+    assert done.stderr == "", done.stderr  # a quiet run prints the plan alone
 
 
 def test_drift_exits_2_and_lists_the_actions_in_order_without_sending_them(
