@@ -1,4 +1,8 @@
-"""Entry point: `python -m awsorg_operator` or `awsorg-operator`, as in the container."""
+"""Entry point: `python -m awsorg_operator` or `awsorg-operator`, as in the container.
+
+With no subcommand it runs the operator (the image and the chart call it so);
+`awsorg-operator plan ...` shows what it would do, without Kubernetes and without writing.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from collections.abc import Sequence
 import kopf
 from prometheus_client import start_http_server
 
-from awsorg_operator import handlers
+from awsorg_operator import handlers, plan_command
 from awsorg_operator.settings import LogFormat, parse
 
 _LOG_FORMATS = {
@@ -20,7 +24,10 @@ _LOG_FORMATS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = parse(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["plan"]:  # the operator's own arguments are all flags
+        return plan_command.main(args[1:])
+    settings = parse(args)
     kopf.configure(verbose=settings.verbose, log_format=_LOG_FORMATS[settings.log_format])
     # botocore logs credentials-adjacent details at DEBUG; keep it at INFO even with -v.
     logging.getLogger("botocore").setLevel(logging.INFO)

@@ -6,7 +6,7 @@ Who owns the organization is `ownership.py`'s.
 
 from __future__ import annotations
 
-from awsorg_operator.external import External
+from awsorg_operator.external import Reader
 from awsorg_operator.resource import Resource, Stop
 from awsorg_operator.state import OrgView
 
@@ -37,7 +37,7 @@ def preflight(res: Resource, org: OrgView) -> Stop | None:
     return None
 
 
-def admin(wanted: str | None, org: OrgView, aws: External) -> Stop | None:
+def admin(wanted: str | None, org: OrgView, aws: Reader) -> Stop | None:
     if wanted is None:
         return None
     if wanted == org.organization.management_account_id:

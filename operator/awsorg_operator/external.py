@@ -24,7 +24,9 @@ class Identity:
     external_id: str | None = None
 
 
-class External(Protocol):
+class Reader(Protocol):
+    """The read half of the seam: what `awsorg-operator plan` gets, so it cannot write."""
+
     def observe_org(self) -> OrgView:
         """Who the credentials belong to and which organization they reach."""
         ...
@@ -39,6 +41,8 @@ class External(Protocol):
         every other Region where Audit Manager is offered is read for administrators too."""
         ...
 
+
+class External(Reader, Protocol):
     def execute(self, action: Action) -> None:
         """One write. Idempotent where AWS allows: an administrator already gone counts as
         deregistered."""

@@ -21,7 +21,7 @@ import kopf
 import kubernetes
 from pydantic import ValidationError
 
-from awsorg_operator import metrics, resource_metrics
+from awsorg_operator import logfields, metrics, resource_metrics
 from awsorg_operator.api import FINALIZER, GROUP, PLURAL, VERSION, Spec, Status
 from awsorg_operator.aws.clients import ClientFactory, ClientSettings
 from awsorg_operator.aws.external import AwsConnector
@@ -259,9 +259,12 @@ async def _run(
         resource_metrics.record_status(res.name, outcome.status, time.time())
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+    for change in logfields.condition_changes(res.status, outcome.status):
+        fields = logfields.condition_change(res.name, outcome.status, change)
+        logger.info(
+            "%s=%s %s: %s", change.type, change.status, change.reason, change.message, extra=fields
+        )
     ready = outcome.status.condition(READY)
-    if ready:
-        logger.info("Ready=%s %s: %s", ready.status, ready.reason, ready.message)
     if outcome.retry in temporary:
         assert outcome.retry is not None
         delay = backoff(outcome.retry, int(kw.get("retry", 0)))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from awsorg_operator import checks, metrics, ownership, writes
+from awsorg_operator import checks, logfields, metrics, ownership, writes
 from awsorg_operator.actions import (
     Action,
     DisableTrustedAccess,
@@ -161,13 +161,16 @@ class Reconciler:
             self._journal.in_flight(res, (*held.entries, *sent))
             failure = _execute(aws, action)
             metrics.AWS_CHANGES.labels(action.operation, failure.code if failure else "ok").inc()
+            fields = logfields.aws_change(res.name, observed.org, action, failure)
             if failure is None:
                 acted.done.append(action)
-                log.info("AWS %s: %s", action.operation, describe(action))
+                log.info("AWS %s: %s", action.operation, describe(action), extra=fields)
             else:
                 stopped.add(action.region)
                 acted.failed.append((action, failure))
-                log.warning("AWS refused %s: %s", action.operation, failure.describe())
+                log.warning(
+                    "AWS refused %s: %s", action.operation, failure.describe(), extra=fields
+                )
         return acted
 
 

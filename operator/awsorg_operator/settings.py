@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
@@ -103,14 +103,24 @@ def _defaults(env: Mapping[str, str], p: argparse.ArgumentParser) -> dict[str, A
     return values
 
 
-def parse(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if env is None else env
-    p = argparse.ArgumentParser(
-        prog="awsorg-operator",
-        description="Reconciles AuditManagerOrgConfig resources against AWS.",
-    )
+# What `awsorg-operator plan` shares with the operator: how it reaches AWS, and -v.
+AWS_OPTIONS = (
+    "default_region",
+    "aws_connect_timeout",
+    "aws_read_timeout",
+    "aws_max_attempts",
+    "verbose",
+)
+
+
+def add_options(
+    p: argparse.ArgumentParser, env: Mapping[str, str], only: Collection[str] | None = None
+) -> None:
+    """The settings' flags, each defaulting to its environment variable (all, or `only`)."""
     defaults = _defaults(env, p)
     for field, variable, parse_value, text in _OPTIONS:
+        if only is not None and field not in only:
+            continue
         default = defaults[field]
         shown = default.value if isinstance(default, StrEnum) else default
         help_text = f"{text} [{variable}; {shown if default is not None else 'unset'}]"
@@ -122,6 +132,17 @@ def parse(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = Non
             p.add_argument(flag, type=parse_value, choices=choices, default=default, help=help_text)
         else:
             p.add_argument(flag, type=parse_value, default=default, help=help_text)
+
+
+def parse(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    p = argparse.ArgumentParser(
+        prog="awsorg-operator",
+        description="Reconciles AuditManagerOrgConfig resources against AWS.",
+        epilog="awsorg-operator plan -f FILE: what the operator would do, without Kubernetes "
+        "and without writing (awsorg-operator plan --help).",
+    )
+    add_options(p, env)
     settings = Settings(**vars(p.parse_args(argv)))
     if settings.resync_seconds <= 0:
         p.error("--resync-seconds must be positive")

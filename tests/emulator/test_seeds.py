@@ -75,6 +75,7 @@ def test_existing_customer_snapshot(control: EmulatorControl) -> None:
         "staleReadSeconds": 0.0,
         "credentialLifetimeSeconds": 0.0,
         "expiredRequests": 0,
+        "enforceIam": False,
     }
     assert state["organization"] is not None
     assert state["organization"]["managementAccountID"] == MANAGEMENT_ACCOUNT_ID

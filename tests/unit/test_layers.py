@@ -68,6 +68,9 @@ PURE = [
     "api",
     "conditions",
     "ownership",
+    "logfields",
+    "preview",
+    "plan_report",
 ]
 
 

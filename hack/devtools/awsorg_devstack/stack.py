@@ -124,6 +124,7 @@ class Operator:
         log_path: Path,
         values: Mapping[str, str] | None = None,
         aws_account_id: str = "123456789012",
+        aws_secret_access_key: str = "not-a-secret",
     ) -> None:
         self.metrics_port, self.health_port = free_ports(2)
         chart_values = {
@@ -138,9 +139,10 @@ class Operator:
         env.update(
             {
                 "KUBECONFIG": str(kubeconfig),
-                # The emulator reads a 12-digit access key as the caller's account.
+                # The emulator reads a 12-digit access key as the caller's account; an IAM
+                # user's access key (with its secret) as that user's account.
                 "AWS_ACCESS_KEY_ID": aws_account_id,
-                "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+                "AWS_SECRET_ACCESS_KEY": aws_secret_access_key,
             }
         )
         entry_point = Path(sys.executable).parent / "awsorg-operator"

@@ -64,12 +64,17 @@ class EmulatorControl:
         reregister_pre_cutoff: bool | None = None,
         stale_read_seconds: float | None = None,
         credential_lifetime_seconds: float | None = None,
+        enforce_iam: bool | None = None,
     ) -> ConfigView:
         """``stale_read_seconds``: after a write, reads in that service and Region answer
         what they answered before it, for that long (AWS is eventually consistent).
         ``credential_lifetime_seconds``: assumed-role credentials expire after that long and
-        are then refused with ExpiredToken (0: moto's hour, never refused)."""
+        are then refused with ExpiredToken (0: moto's hour, never refused).
+        ``enforce_iam``: every request needs an IAM principal whose policies allow it
+        (moto's evaluation, for Audit Manager too); off again at reset."""
         body: dict[str, Any] = {}
+        if enforce_iam is not None:
+            body["enforceIam"] = enforce_iam
         if credential_lifetime_seconds is not None:
             body["credentialLifetimeSeconds"] = credential_lifetime_seconds
         if stale_read_seconds is not None:
@@ -88,6 +93,11 @@ class EmulatorControl:
 
     def calls(self) -> list[CallRecord]:
         return cast(list[CallRecord], self._request("GET", "calls"))
+
+    def issued_credentials(self) -> list[dict[str, str]]:
+        """Every set of credentials AssumeRole issued since the last reset
+        (accessKeyID, secretAccessKey, sessionToken)."""
+        return cast(list[dict[str, str]], self._request("GET", "issued-credentials"))
 
     def clear_calls(self) -> None:
         self._request("DELETE", "calls")

@@ -64,6 +64,7 @@ def _configure(emulator: Emulator, body: dict[str, Any]) -> Any:
         _optional_bool(body, "reregisterPreCutoff"),
         None if stale is None else float(stale),
         None if lifetime is None else float(lifetime),
+        _optional_bool(body, "enforceIam"),
     )
 
 
@@ -106,6 +107,7 @@ ROUTES: Mapping[tuple[str, str], ControlHandler] = {
     ("POST", "config"): _configure,
     ("GET", "state"): lambda emulator, body: emulator.snapshot(),
     ("GET", "calls"): lambda emulator, body: emulator.calls.entries(),
+    ("GET", "issued-credentials"): lambda emulator, body: emulator.credentials.issued_credentials(),
     ("DELETE", "calls"): _clear_calls,
     ("GET", "faults"): lambda emulator, body: emulator.faults.pending(),
     ("POST", "faults"): _add_fault,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from . import moto_state
+from . import iam_enforcement, moto_state
 from .auditmanager import AuditManager, AuditManagerConfig
 from .calls import CallLog
 from .credentials import CredentialLifetimes
@@ -46,6 +46,7 @@ class Emulator:
             self.calls.clear()
             self.stale.reset()
             self.credentials.reset()
+            iam_enforcement.set_enforced(False)
 
     def configure(
         self,
@@ -53,8 +54,11 @@ class Emulator:
         reregister_pre_cutoff: bool | None = None,
         stale_read_seconds: float | None = None,
         credential_lifetime_seconds: float | None = None,
+        enforce_iam: bool | None = None,
     ) -> ConfigView:
         with self.lock:
+            if enforce_iam is not None:
+                iam_enforcement.set_enforced(enforce_iam)
             if credential_lifetime_seconds is not None:
                 self.credentials.seconds = credential_lifetime_seconds
             if stale_read_seconds is not None:
@@ -75,6 +79,7 @@ class Emulator:
             "staleReadSeconds": self.stale.seconds,
             "credentialLifetimeSeconds": self.credentials.seconds,
             "expiredRequests": self.credentials.refused,
+            "enforceIam": iam_enforcement.enforced(),
         }
 
     def snapshot(self) -> StateSnapshot:

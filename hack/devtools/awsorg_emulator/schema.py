@@ -42,6 +42,7 @@ class ConfigView(TypedDict):
     staleReadSeconds: float
     credentialLifetimeSeconds: float
     expiredRequests: int  # requests refused because their assumed-role credentials expired
+    enforceIam: bool  # every request needs an IAM principal whose policies allow it
 
 
 class StateSnapshot(TypedDict):

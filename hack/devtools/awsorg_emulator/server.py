@@ -21,7 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import auditmanager_http
+from . import auditmanager_http, iam_enforcement
 from .auditmanager import Caller
 from .context import RequestContext, describe_request
 from .control import PREFIX, ControlApi
@@ -83,6 +83,8 @@ class EmulatorApp:
 
     def _route(self, ctx: RequestContext, environ: WsgiEnviron, body: bytes) -> Response:
         if ctx.service == "auditmanager":
+            if iam_enforcement.enforced():  # moto does this itself for its own services
+                iam_enforcement.authorize(ctx, environ, body)
             caller = Caller(account=ctx.account, region=ctx.region)
             am = self.emulator.audit_manager
             return json_response(auditmanager_http.handle(am, caller, ctx.method, ctx.path, body))

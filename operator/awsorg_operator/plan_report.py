@@ -1,0 +1,176 @@
+"""What `awsorg-operator plan` prints: a `Preview` as data (`--output json`) or as text.
+
+Pure: the JSON shape is built once, and the text is written from the same data, so the two
+never say different things. Action fields are named as in `status.plannedActions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from awsorg_operator.actions import Action, account_of, kms_key_of
+from awsorg_operator.failures import AwsFailure
+from awsorg_operator.preview import Preview
+from awsorg_operator.state import Observed, OrgView, RegionView
+
+IN_SYNC, ERROR, CHANGES = 0, 1, 2
+
+
+def exit_code(previews: Sequence[Preview]) -> int:
+    """1 if anything could not be planned, else 2 if anything differs, else 0."""
+    if not all(p.ok for p in previews):
+        return ERROR
+    return IN_SYNC if all(p.in_sync for p in previews) else CHANGES
+
+
+def to_data(previews: Sequence[Preview]) -> dict[str, Any]:
+    return {
+        "exitCode": exit_code(previews),
+        "inSync": all(p.in_sync for p in previews),
+        "resources": [_resource(p) for p in previews],
+    }
+
+
+def _resource(p: Preview) -> dict[str, Any]:
+    return {
+        "name": p.res.name,
+        "managementPolicy": p.res.spec.management_policy.value,
+        "inSync": p.in_sync,
+        # Under Observe the operator only reports: the actions are what Manage would do.
+        "wouldApply": p.res.manages and bool(p.plan.actions),
+        "aws": _aws(p.org, p.observed),
+        "differences": differences(p),
+        "actions": [_action(a) for a in p.plan.actions],
+        "blocked": [
+            {
+                "reason": b.reason,
+                "region": b.region,
+                "message": b.message,
+                "actions": [_action(a) for a in b.would],
+            }
+            for b in p.plan.blockers
+        ],
+        "pending": list(p.plan.pending),
+        "stop": {"reason": p.stop.reason, "message": p.stop.message} if p.stop else None,
+        "errors": [_failure(region, f) for region, f in p.failures()],
+    }
+
+
+def differences(p: Preview) -> list[str]:
+    return (
+        [a.why for a in p.plan.actions]
+        + [b.message for b in p.plan.blockers]
+        + [f"{region}: Audit Manager is PENDING_ACTIVATION" for region in p.plan.pending]
+    )
+
+
+def _aws(org: OrgView | None, observed: Observed | None) -> dict[str, Any] | None:
+    if org is None:
+        return None
+    out: dict[str, Any] = {
+        "organizationID": org.organization.id,
+        "managementAccountID": org.organization.management_account_id,
+        "callerAccountID": org.caller_account_id,
+    }
+    if observed is not None:
+        out["trustedAccess"] = "Enabled" if observed.trusted_access else "Disabled"
+        out["delegatedAdministrators"] = sorted(observed.org_delegated_admins)
+        out["regions"] = [_region(name, v) for name, v in observed.regions.items()]
+    return out
+
+
+def _region(name: str, view: object) -> dict[str, Any]:
+    if isinstance(view, RegionView):
+        return {
+            "region": name,
+            "accountStatus": view.account_status.value,
+            "delegatedAdminAccountID": view.admin_account_id,
+            "kmsKey": view.kms_key,
+        }
+    return {"region": name, "readable": False}
+
+
+def _action(a: Action) -> dict[str, Any]:
+    return {
+        "operation": a.operation,
+        "region": a.region,
+        "accountID": account_of(a),
+        "kmsKey": kms_key_of(a),
+        "why": a.why,
+    }
+
+
+def _failure(region: str | None, f: AwsFailure) -> dict[str, Any]:
+    return {
+        "region": region,
+        "operation": f.operation,
+        "code": f.code,
+        "reason": f.reason,
+        "message": f.message,
+    }
+
+
+def to_text(previews: Sequence[Preview]) -> str:
+    return "\n".join(line for r in to_data(previews)["resources"] for line in _text(r)) + "\n"
+
+
+def _text(r: dict[str, Any]) -> list[str]:
+    lines = [f"{r['name']} (managementPolicy {r['managementPolicy']}): {_verdict(r)}"]
+    for e in r["errors"]:
+        where = e["region"] or "organization"
+        lines.append(f"  error: {where}: {e['operation']}: {e['code']}: {e['message']}")
+    if r["stop"]:
+        lines.append(f"  stopped before planning: {r['stop']['reason']}: {r['stop']['message']}")
+    lines += _aws_text(r["aws"])
+    if r["differences"]:
+        lines += ["  differs from the spec:"] + [f"    {d}" for d in r["differences"]]
+    if r["actions"]:
+        head = "the operator would, in order:"
+        if not r["wouldApply"]:
+            head = "the operator would not act (managementPolicy Observe); Manage would:"
+        lines.append("  " + head)
+        lines += [f"    {i}. {_action_text(a)}" for i, a in enumerate(r["actions"], 1)]
+    for b in r["blocked"]:
+        lines.append(f"  blocked ({b['reason']}), approving would:")
+        lines += [f"    - {_action_text(a)}" for a in b["actions"]]
+    return lines
+
+
+def _verdict(r: dict[str, Any]) -> str:
+    if r["errors"] or r["stop"]:
+        return "error"
+    return "in sync" if r["inSync"] else "differs"
+
+
+def _aws_text(aws: dict[str, Any] | None) -> list[str]:
+    if aws is None:
+        return []
+    lines = [
+        f"  AWS has: organization {aws['organizationID']}, management account "
+        f"{aws['managementAccountID']} (credentials of {aws['callerAccountID']})"
+    ]
+    if "trustedAccess" in aws:
+        admins = ", ".join(aws["delegatedAdministrators"]) or "none"
+        lines.append(
+            f"    trusted access {aws['trustedAccess']}; Organizations lists delegated "
+            f"administrators: {admins}"
+        )
+    for v in aws.get("regions", []):
+        if not v.get("readable", True):
+            lines.append(f"    {v['region']}: could not be read")
+            continue
+        admin = v["delegatedAdminAccountID"] or "none"
+        lines.append(
+            f"    {v['region']}: Audit Manager {v['accountStatus']}, delegated administrator "
+            f"{admin}, KMS key {v['kmsKey'] or 'unknown'}"
+        )
+    return lines
+
+
+def _action_text(a: dict[str, Any]) -> str:
+    where = a["region"] or "organization"
+    details = [f"account {a['accountID']}"] if a["accountID"] else []
+    details += [f"KMS key {a['kmsKey']}"] if a["kmsKey"] else []
+    suffix = f" ({', '.join(details)})" if details else ""
+    return f"{a['operation']} in {where}{suffix}: {a['why']}"
