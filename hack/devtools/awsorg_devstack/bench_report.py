@@ -135,7 +135,7 @@ def plot(runs: list[dict[str, Any]], png: Path) -> None:
     plt.close(fig)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("labels", nargs="+")
     p.add_argument("--results", type=Path, default=Path(".work/bench"))
@@ -143,7 +143,7 @@ def main() -> int:
     p.add_argument(
         "--template", type=Path, help="markdown with {ready}, {orgs}, {calls}, {runs} fields"
     )
-    args = p.parse_args()
+    args = p.parse_args(argv)
     runs = load(args.results, args.labels)
     png = args.doc.with_suffix(".png")
     plot(runs, png)
