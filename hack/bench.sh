@@ -4,8 +4,10 @@
 # plane and the AWS emulator with an injected per-call latency, and measures time to Ready,
 # AWS calls per re-check and many organizations. Results land in .work/bench/NAME.json (NAME
 # defaults to "current"); docs/performance.md and its plot are written from the labels given
-# in BENCH_REPORT (default: the label just run), e.g.
-#   hack/bench.sh --label after && BENCH_REPORT="before after" ... (see docs/performance.md)
+# in BENCH_REPORT (default: the label just run), read from BENCH_OUT. The figures in
+# docs/performance.md come from docs/performance-data/{before,after}.json:
+#   BENCH_OUT=docs/performance-data BENCH_REPORT="before after" hack/bench.sh --label after
+#   hack/bench.sh --quick               # a few minutes: small N, 2 trials (CI runs it as a test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/setup.sh

@@ -333,6 +333,7 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="few trials, small N (CI)")
     p.add_argument("--trials", type=int, help="trials per time-to-Ready cell")
     p.add_argument("--orgs", help="comma-separated organization counts, e.g. 10,100,1000")
+    p.add_argument("--orgs-only", action="store_true", help="skip the time-to-Ready trials")
     args = p.parse_args()
     plan = QUICK if args.quick else FULL
     if args.trials:
@@ -340,6 +341,8 @@ def main() -> int:
     if args.orgs:
         counts = tuple(int(x) for x in args.orgs.split(",") if x)
         plan = Plan(plan.regions, plan.latencies_ms, plan.trials, counts)
+    if args.orgs_only:
+        plan = Plan((), plan.latencies_ms, plan.trials, plan.orgs)
     run(plan, args.label, args.out)
     return 0
 
