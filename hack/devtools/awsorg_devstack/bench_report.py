@@ -32,6 +32,7 @@ def load(results: Path, labels: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def ready_table(runs: list[dict[str, Any]]) -> str:
+    runs = [r for r in runs if r["ready"]]  # an --orgs-only run has no trials
     labels = [r["label"] for r in runs]
     head = ["mode", "Regions", "latency/call", "critical path"]
     for label in labels:
@@ -111,7 +112,7 @@ def plot(runs: list[dict[str, Any]], png: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     styles = ["--", "-", ":", "-."]
     for ax, mode in zip(axes, ("adopt", "setup"), strict=True):
-        for style, run in zip(styles, runs, strict=False):
+        for style, run in zip(styles, [r for r in runs if r["ready"]], strict=False):
             cells = [t for t in run["ready"] if t["mode"] == mode]
             for latency in sorted({t["latency_ms"] for t in cells}):
                 row = sorted(
