@@ -21,7 +21,7 @@ from awsorg_operator.actions import (
     RegisterAdmin,
     UpdateKmsKey,
 )
-from awsorg_operator.external import Identity
+from awsorg_operator.external import Identity, attempt
 from awsorg_operator.failures import AwsCallError, AwsFailure, Retry, internal_failure
 from awsorg_operator.state import (
     AccountStatus,
@@ -178,6 +178,10 @@ class FakeExternal:
                 action.operation, "ReadTimeoutError", timeout, "AwsError", Retry.SOON
             )
             raise AwsCallError(failure)
+
+    def execute_all(self, actions: Sequence[Action]) -> list[AwsFailure | None]:
+        # In memory there is no round trip to save: one after another, in order.
+        return [attempt(action, self.execute) for action in actions]
 
     def _execute(self, action: Action) -> None:
         self._call(action.operation, action.region)

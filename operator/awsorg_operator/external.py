@@ -8,12 +8,16 @@ the same contract tests (`tests/contract/`). Both raise `AwsCallError` for a fai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from awsorg_operator.actions import Action
+from awsorg_operator.failures import AwsCallError, AwsFailure, internal_failure
 from awsorg_operator.state import Observed, OrgView
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,23 @@ class External(Reader, Protocol):
         deregistered."""
         ...
 
+    def execute_all(self, actions: Sequence[Action]) -> list[AwsFailure | None]:
+        """Writes that do not depend on each other (at most one per Region), sent together;
+        the failure of each, or None, in the same order. One failing stops no other."""
+        ...
+
 
 class Connector(Protocol):
     def connect(self, identity: Identity) -> External: ...
+
+
+def attempt(action: Action, execute: Callable[[Action], None]) -> AwsFailure | None:
+    """Send one write; its failure as data, so that one Region's failure stops no other."""
+    try:
+        execute(action)
+    except AwsCallError as e:
+        return e.failure
+    except Exception as e:
+        log.exception("%s failed unexpectedly", action.operation)
+        return internal_failure(action.operation, e)
+    return None

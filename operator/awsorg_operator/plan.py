@@ -232,3 +232,26 @@ def _admin_removal_message(region: str, have: str) -> str:
         f"{region}: disabling trusted access first deregisters the delegated administrator "
         f"{have}. " + _removal_risk(have)
     )
+
+
+def steps(actions: tuple[Action, ...]) -> list[tuple[Action, ...]]:
+    """The plan's actions as steps to send one after another; the actions of one step go
+    together. An organization-wide action (trusted access) is a step of its own, at its place
+    in the order; between two of them, the k-th action of every Region forms step k, so each
+    Region keeps its own order (deregistration before registration) while Regions, which do
+    not depend on each other, proceed side by side."""
+    out: list[tuple[Action, ...]] = []
+    block: dict[str, list[Action]] = {}
+    for action in actions:
+        if action.region is None:
+            out += _waves(block)
+            block = {}
+            out.append((action,))
+        else:
+            block.setdefault(action.region, []).append(action)
+    return out + _waves(block)
+
+
+def _waves(by_region: Mapping[str, list[Action]]) -> list[tuple[Action, ...]]:
+    depth = max((len(chain) for chain in by_region.values()), default=0)
+    return [tuple(chain[k] for chain in by_region.values() if k < len(chain)) for k in range(depth)]

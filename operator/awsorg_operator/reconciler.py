@@ -31,7 +31,7 @@ from awsorg_operator.failures import (
     Retry,
     internal_failure,
 )
-from awsorg_operator.plan import Desired, Plan, plan, plan_deletion
+from awsorg_operator.plan import Desired, Plan, plan, plan_deletion, steps
 from awsorg_operator.report import Result, drift, report
 from awsorg_operator.resource import Claim, Event, Outcome, Resource
 from awsorg_operator.state import Observed
@@ -137,9 +137,9 @@ class Reconciler:
         return ownership.release(self._leases, res, org_id) if org_id else ()
 
     def _act(self, aws: External, res: Resource, p: Plan, observed: Observed) -> _Acted:
-        """Sends the plan's actions in order, but not those remembered as in flight or
-        refused. A failed Region stops only its own later actions; disabling trusted access
-        needs every earlier action done."""
+        """Sends the plan's actions in order, step by step (`plan.steps`: the Regions side by
+        side), but not those remembered as in flight or refused. A failed Region stops only
+        its own later actions; disabling trusted access needs every earlier action done."""
         remembered = res.status.planned_actions
         state = observed.fingerprint()
         held = writes.held(p.actions, remembered, res.generation, state, self._now())
@@ -147,31 +147,39 @@ class Reconciler:
         stopped: set[str | None] = {e.region for e in held.entries}
         held_keys = held.keys()
         sent: list[PlannedAction] = []
-        for action in p.actions:
-            if key(action) in held_keys or action.region in stopped:
+        for step in steps(p.actions):
+            todo = [a for a in step if key(a) not in held_keys and _may_send(a, stopped, acted)]
+            if not todo:
                 continue
-            if isinstance(action, DisableTrustedAccess) and stopped:
-                continue
-            if isinstance(action, EnableTrustedAccess) and any(map(registers_admin, acted.done)):
-                continue  # registering the administrator enabled it, as AWS documents
-            # Recorded before it is sent: killed after sending and before the status write,
-            # the operator must still know the write may have landed (Crossplane's
+            # Recorded before they are sent: killed after sending and before the status
+            # write, the operator must still know the writes may have landed (Crossplane's
             # external-create-pending). No record, no write.
-            sent.append(writes.entry(action, PlannedState.IN_FLIGHT, rfc3339(self._now())))
+            now = rfc3339(self._now())
+            sent += [writes.entry(a, PlannedState.IN_FLIGHT, now) for a in todo]
             self._journal.in_flight(res, (*held.entries, *sent))
-            failure = _execute(aws, action)
-            metrics.AWS_CHANGES.labels(action.operation, failure.code if failure else "ok").inc()
-            fields = logfields.aws_change(res.name, observed.org, action, failure)
-            if failure is None:
-                acted.done.append(action)
-                log.info("AWS %s: %s", action.operation, describe(action), extra=fields)
-            else:
-                stopped.add(action.region)
-                acted.failed.append((action, failure))
-                log.warning(
-                    "AWS refused %s: %s", action.operation, failure.describe(), extra=fields
-                )
+            for action, failure in zip(todo, aws.execute_all(todo), strict=True):
+                outcome = failure.code if failure else "ok"
+                metrics.AWS_CHANGES.labels(action.operation, outcome).inc()
+                fields = logfields.aws_change(res.name, observed.org, action, failure)
+                if failure is None:
+                    acted.done.append(action)
+                    log.info("AWS %s: %s", action.operation, describe(action), extra=fields)
+                else:
+                    stopped.add(action.region)
+                    acted.failed.append((action, failure))
+                    log.warning(
+                        "AWS refused %s: %s", action.operation, failure.describe(), extra=fields
+                    )
         return acted
+
+
+def _may_send(action: Action, stopped: set[str | None], acted: _Acted) -> bool:
+    if action.region in stopped:
+        return False
+    if isinstance(action, DisableTrustedAccess) and stopped:
+        return False
+    # Registering the administrator enabled trusted access, as AWS documents.
+    return not (isinstance(action, EnableTrustedAccess) and any(map(registers_admin, acted.done)))
 
 
 @dataclass
@@ -190,17 +198,6 @@ class _Acted:
             failed=tuple(self.failed),
             held=self.held.entries,
         )
-
-
-def _execute(aws: External, action: Action) -> AwsFailure | None:
-    try:
-        aws.execute(action)
-    except AwsCallError as e:
-        return e.failure
-    except Exception as e:
-        log.exception("%s failed unexpectedly", action.operation)
-        return internal_failure(action.operation, e)
-    return None
 
 
 def desired_of(res: Resource, default_region: str) -> Desired:

@@ -29,6 +29,7 @@ def test_cli_process_prints_its_url_and_stops_cleanly(tmp_path: Path) -> None:
         "reregisterPreCutoff": True,
         "staleReadSeconds": 0.0,
         "credentialLifetimeSeconds": 0.0,
+        "latencySeconds": 0.0,
         "expiredRequests": 0,
         "enforceIam": False,
     }

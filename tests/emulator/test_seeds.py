@@ -74,6 +74,7 @@ def test_existing_customer_snapshot(control: EmulatorControl) -> None:
         "reregisterPreCutoff": True,
         "staleReadSeconds": 0.0,
         "credentialLifetimeSeconds": 0.0,
+        "latencySeconds": 0.0,
         "expiredRequests": 0,
         "enforceIam": False,
     }

@@ -115,7 +115,8 @@ def test_credentials_aws_calls_expired_are_built_anew(
     )["Role"]["Arn"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", WORKLOADS)
     adopt(org, credentials={"roleARN": role}).reconcile()
-    control.add_fault("expiredToken", service="sts", operation="GetCallerIdentity")
+    # Whose credentials they are is asked once per identity; the organization every time.
+    control.add_fault("expiredToken", service="organizations", operation="DescribeOrganization")
     out = org.reconcile()
     assert org.condition("Synced")[0:2] == ("False", "AwsCredentials")
     assert out.retry is Retry.SOON

@@ -11,10 +11,11 @@ from awsorg_operator.actions import (
     DisableTrustedAccess,
     EnableTrustedAccess,
     RegisterAdmin,
+    UpdateKmsKey,
     account_of,
 )
 from awsorg_operator.failures import AwsFailure, Retry
-from awsorg_operator.plan import Desired, plan, plan_deletion
+from awsorg_operator.plan import Desired, plan, plan_deletion, steps
 from awsorg_operator.state import (
     AccountStatus,
     Observed,
@@ -370,3 +371,35 @@ def test_plan_deletion(
     p = plan_deletion(want(admin=admin), obs)
     assert ops(p) == actions
     assert len(p.notes) == notes
+
+
+def test_steps_keep_each_regions_order_and_put_trusted_access_at_its_place() -> None:
+    d_us, r_us = DeregisterAdmin("us-east-1", ADMIN, "x"), RegisterAdmin("us-east-1", OTHER, "x")
+    d_eu, r_eu = DeregisterAdmin("eu-west-1", ADMIN, "x"), RegisterAdmin("eu-west-1", OTHER, "x")
+    key_eu = UpdateKmsKey("eu-west-1", "DEFAULT", "x")
+    enable, disable = EnableTrustedAccess("x"), DisableTrustedAccess("x")
+
+    assert steps((d_us, r_us, d_eu, r_eu, key_eu, enable)) == [
+        (d_us, d_eu),
+        (r_us, r_eu),
+        (key_eu,),
+        (enable,),
+    ]
+    assert steps((d_us, d_eu, disable)) == [(d_us, d_eu), (disable,)]
+    assert steps((enable, d_us, disable, r_us)) == [(enable,), (d_us,), (disable,), (r_us,)]
+    assert steps(()) == []
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+@pytest.mark.parametrize("admin", [ADMIN, OTHER, None])
+def test_steps_send_every_planned_action_once(trusted: bool, admin: str | None) -> None:
+    views = [RegionView(r, ACTIVE, ADMIN, "DEFAULT") for r in ("us-east-1", "eu-west-1")]
+    desired = Desired(trusted, admin, ("us-east-1", "eu-west-1"), approved_removal=ADMIN)
+    actions = plan(desired, observed(True, *views)).actions
+
+    flat = [a for step in steps(actions) for a in step]
+
+    assert sorted(map(repr, flat)) == sorted(map(repr, actions))
+    for step in steps(actions):
+        regions = [a.region for a in step]
+        assert len(regions) == len(set(regions)), "two actions of one Region in one step"

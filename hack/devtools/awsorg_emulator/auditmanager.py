@@ -6,7 +6,8 @@ Region" -- Audit Manager user guide, "Configuring your delegated administrator",
 https://docs.aws.amazon.com/audit-manager/latest/userguide/general-settings.html).
 
 Behaviour AWS does not document is marked ASSUMPTION next to the code.
-The emulator holds one organization; Region state is not keyed by organization.
+The emulator may hold many organizations (the benchmark's); each Region keeps one delegated
+administrator per organization, keyed by its management account.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class AuditManagerConfig:
 @dataclass
 class RegionState:
     accounts: dict[str, AccountStatus] = field(default_factory=dict)
-    admin_account_id: str | None = None
+    admins: dict[str, str] = field(default_factory=dict)  # management account -> admin
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -159,11 +160,12 @@ class AuditManager:
             if pre_cutoff:
                 self._pre_cutoff.add((account_id, region))
 
-    def seed_admin(self, region: str, admin_account_id: str) -> None:
-        """Record the Region's delegated administrator (Organizations is seeded separately)."""
+    def seed_admin(self, region: str, admin_account_id: str, management_id: str) -> None:
+        """Record the Region's delegated administrator of the organization that
+        ``management_id`` manages (Organizations is seeded separately)."""
         with self._lock:
             self.seed_account(admin_account_id, region)
-            self._region(region).admin_account_id = admin_account_id
+            self._region(region).admins[management_id] = admin_account_id
 
     def set_account_status(self, account_id: str, region: str, status: AccountStatus) -> None:
         with self._lock:
@@ -247,7 +249,7 @@ class AuditManager:
         with self._lock:
             org = self._require_management(caller, "DeregisterOrganizationAdminAccount")
             self._require_registered(caller)
-            current = self._admin_of(caller.region)
+            current = self._admin_of(caller.region, org.management_account_id)
             if current is None or (admin_id is not None and admin_id != current):
                 raise validation_error(TENANT_STATE_MESSAGE)
             self._remove_admin(caller.region, current, org.management_account_id)
@@ -261,7 +263,7 @@ class AuditManager:
         with self._lock:
             org = self._require_management(caller, "GetOrganizationAdminAccount")
             self._require_registered(caller)
-            admin = self._admin_of(caller.region)
+            admin = self._admin_of(caller.region, org.management_account_id)
             if admin is None:
                 return {}
             return {"adminAccountId": admin, "organizationId": org.id}
@@ -299,9 +301,10 @@ class AuditManager:
         """
         with self._lock:
             for state in self._regions.values():
-                if state.admin_account_id == admin_id:
-                    state.admin_account_id = None
-                    state.accounts[admin_id] = AccountStatus.INACTIVE
+                for management_id, admin in list(state.admins.items()):
+                    if admin == admin_id:
+                        del state.admins[management_id]
+                        state.accounts[admin_id] = AccountStatus.INACTIVE
 
     # ----- rules -------------------------------------------------------------------
 
@@ -351,7 +354,7 @@ class AuditManager:
         Audit Manager user guide, "Changing a delegated administrator"; the message is the
         one Landing Zone Accelerator users reported (issue #370). Raises when refused.
         """
-        current = self._admin_of(caller.region)
+        current = self._admin_of(caller.region, org.management_account_id)
         if current == admin_id:
             return False
         if current is not None:
@@ -384,9 +387,9 @@ class AuditManager:
         the delegated administrator through Audit Manager enables trusted access itself.
         ASSUMPTION: the administrator account becomes ACTIVE in that Region.
         """
-        self._region(region).admin_account_id = admin_id
-        self._activate(admin_id, region, None)
         management_id = org.management_account_id
+        self._region(region).admins[management_id] = admin_id
+        self._activate(admin_id, region, None)
         if not self._orgs.is_trusted_access_enabled(management_id, AUDIT_MANAGER_PRINCIPAL):
             self._orgs.enable_trusted_access(management_id, AUDIT_MANAGER_PRINCIPAL)
         self._orgs.register_delegated_admin(management_id, admin_id, AUDIT_MANAGER_PRINCIPAL)
@@ -400,9 +403,9 @@ class AuditManager:
         through Organizations", Organizations user guide).
         """
         state = self._region(region)
-        state.admin_account_id = None
+        state.admins.pop(management_id, None)
         state.accounts[admin_id] = AccountStatus.INACTIVE
-        if all(s.admin_account_id != admin_id for s in self._regions.values()):
+        if all(s.admins.get(management_id) != admin_id for s in self._regions.values()):
             self._orgs.deregister_delegated_admin(management_id, admin_id, AUDIT_MANAGER_PRINCIPAL)
 
     def _activate(self, account_id: str, region: str, kms_key: str | None) -> None:
@@ -414,9 +417,9 @@ class AuditManager:
     def _region(self, region: str) -> RegionState:
         return self._regions.setdefault(region, RegionState())
 
-    def _admin_of(self, region: str) -> str | None:
+    def _admin_of(self, region: str, management_id: str) -> str | None:
         state = self._regions.get(region)
-        return state.admin_account_id if state else None
+        return state.admins.get(management_id) if state else None
 
     def _status(self, account_id: str, region: str) -> AccountStatus:
         state = self._regions.get(region)
@@ -442,7 +445,7 @@ def _region_view(state: RegionState, management_id: str | None) -> AuditManagerR
     }
     return {
         "accounts": {account: str(status) for account, status in sorted(state.accounts.items())},
-        "adminAccountID": state.admin_account_id,
+        "adminAccountID": state.admins.get(management_id or ""),
         "kmsKey": kms_keys.get(management_id or "", DEFAULT_KMS_KEY),
         "kmsKeys": kms_keys,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from .context import RequestContext
 from .schema import CallRecord
@@ -15,7 +16,9 @@ class CallLog:
         self._lock = threading.Lock()
         self._calls: list[CallRecord] = []
 
-    def record(self, ctx: RequestContext, error_code: str | None, fault: str | None) -> None:
+    def record(
+        self, ctx: RequestContext, error_code: str | None, fault: str | None, started: float
+    ) -> None:
         entry: CallRecord = {
             "service": ctx.service,
             "operation": ctx.operation,
@@ -23,6 +26,8 @@ class CallLog:
             "region": ctx.region,
             "outcome": error_code or OK,
             "fault": fault,
+            "started": started,
+            "ended": time.time(),
         }
         with self._lock:
             self._calls.append(entry)

@@ -6,7 +6,7 @@ from typing import Any, Literal, cast
 
 import requests
 
-from .schema import CallRecord, ConfigView, FaultView, StateSnapshot
+from .schema import CallRecord, ConfigView, FaultView, OrganizationSeedView, StateSnapshot
 
 SeedName = Literal["existing-customer", "empty"]
 FaultKindName = Literal[
@@ -65,16 +65,20 @@ class EmulatorControl:
         stale_read_seconds: float | None = None,
         credential_lifetime_seconds: float | None = None,
         enforce_iam: bool | None = None,
+        latency_seconds: float | None = None,
     ) -> ConfigView:
         """``stale_read_seconds``: after a write, reads in that service and Region answer
         what they answered before it, for that long (AWS is eventually consistent).
         ``credential_lifetime_seconds``: assumed-role credentials expire after that long and
         are then refused with ExpiredToken (0: moto's hour, never refused).
         ``enforce_iam``: every request needs an IAM principal whose policies allow it
-        (moto's evaluation, for Audit Manager too); off again at reset."""
+        (moto's evaluation, for Audit Manager too); off again at reset.
+        ``latency_seconds``: every AWS call waits this long first (a network round trip)."""
         body: dict[str, Any] = {}
         if enforce_iam is not None:
             body["enforceIam"] = enforce_iam
+        if latency_seconds is not None:
+            body["latencySeconds"] = latency_seconds
         if credential_lifetime_seconds is not None:
             body["credentialLifetimeSeconds"] = credential_lifetime_seconds
         if stale_read_seconds is not None:
@@ -134,3 +138,12 @@ class EmulatorControl:
         """Force an Audit Manager account status (e.g. PENDING_ACTIVATION) in a Region."""
         body = {"accountID": account_id, "region": region, "status": status}
         self._request("POST", "account-status", body)
+
+    def add_organizations(
+        self, count: int, regions: list[str], adopted: bool
+    ) -> list[OrganizationSeedView]:
+        """``count`` more organizations, each with its own management account, administrator
+        candidate and role for ``credentials.roleARN``; ``adopted``: already set up in
+        ``regions``."""
+        body = {"count": count, "regions": regions, "adopted": adopted}
+        return cast(list[OrganizationSeedView], self._request("POST", "organizations", body))

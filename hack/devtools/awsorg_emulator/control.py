@@ -59,13 +59,27 @@ def _configure(emulator: Emulator, body: dict[str, Any]) -> Any:
         not isinstance(lifetime, int | float) or not 0 <= lifetime <= 43200
     ):
         raise ControlError("credentialLifetimeSeconds must be a number within 0..43200")
+    latency = body.get("latencySeconds")
+    if latency is not None and (not isinstance(latency, int | float) or not 0 <= latency <= 10):
+        raise ControlError("latencySeconds must be a number within 0..10")
     return emulator.configure(
         _optional_bool(body, "maintenanceMode"),
         _optional_bool(body, "reregisterPreCutoff"),
         None if stale is None else float(stale),
         None if lifetime is None else float(lifetime),
         _optional_bool(body, "enforceIam"),
+        None if latency is None else float(latency),
     )
+
+
+def _add_organizations(emulator: Emulator, body: dict[str, Any]) -> Any:
+    count, regions = body.get("count"), body.get("regions", ["us-east-1"])
+    if not isinstance(count, int) or not 1 <= count <= 5000:
+        raise ControlError("count must be an integer within 1..5000")
+    if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+        raise ControlError("regions must be a list of Region names")
+    adopted = _optional_bool(body, "adopted")
+    return emulator.add_organizations(count, regions, bool(adopted))
 
 
 def _add_fault(emulator: Emulator, body: dict[str, Any]) -> Any:
@@ -113,6 +127,7 @@ ROUTES: Mapping[tuple[str, str], ControlHandler] = {
     ("POST", "faults"): _add_fault,
     ("DELETE", "faults"): _clear_faults,
     ("POST", "account-status"): _set_account_status,
+    ("POST", "organizations"): _add_organizations,
 }
 
 

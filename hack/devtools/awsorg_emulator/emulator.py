@@ -10,8 +10,8 @@ from .calls import CallLog
 from .credentials import CredentialLifetimes
 from .faults import FaultRegistry
 from .organizations import OrganizationsGuard
-from .schema import ConfigView, StateSnapshot
-from .seeds import Seed, apply_seed
+from .schema import ConfigView, OrganizationSeedView, StateSnapshot
+from .seeds import Seed, add_organizations, apply_seed
 from .stale import StaleReads
 
 
@@ -30,6 +30,11 @@ class Emulator:
         self.default_seed = seed
         self.default_maintenance_mode = maintenance_mode
         self.seed = seed
+        self.latency_seconds = 0.0
+        # Organizations added beside the seed; never reset, so that every added organization
+        # has IDs (and a role ARN) of its own for the process's life, and credentials cached
+        # by a client from before a reset can never reach a new organization.
+        self._added = 0
         self.reset(seed, maintenance_mode)
 
     def reset(self, seed: Seed | None = None, maintenance_mode: bool | None = None) -> None:
@@ -47,6 +52,15 @@ class Emulator:
             self.stale.reset()
             self.credentials.reset()
             iam_enforcement.set_enforced(False)
+            self.latency_seconds = 0.0
+
+    def add_organizations(
+        self, count: int, regions: list[str], adopted: bool
+    ) -> list[OrganizationSeedView]:
+        with self.lock:
+            added = add_organizations(self.audit_manager, self._added, count, regions, adopted)
+            self._added += count
+            return added
 
     def configure(
         self,
@@ -55,10 +69,13 @@ class Emulator:
         stale_read_seconds: float | None = None,
         credential_lifetime_seconds: float | None = None,
         enforce_iam: bool | None = None,
+        latency_seconds: float | None = None,
     ) -> ConfigView:
         with self.lock:
             if enforce_iam is not None:
                 iam_enforcement.set_enforced(enforce_iam)
+            if latency_seconds is not None:
+                self.latency_seconds = latency_seconds
             if credential_lifetime_seconds is not None:
                 self.credentials.seconds = credential_lifetime_seconds
             if stale_read_seconds is not None:
@@ -80,6 +97,7 @@ class Emulator:
             "credentialLifetimeSeconds": self.credentials.seconds,
             "expiredRequests": self.credentials.refused,
             "enforceIam": iam_enforcement.enforced(),
+            "latencySeconds": self.latency_seconds,
         }
 
     def snapshot(self) -> StateSnapshot:

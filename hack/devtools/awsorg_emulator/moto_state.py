@@ -207,6 +207,31 @@ def ensure_audit_manager_service_linked_role(management_id: str) -> None:
     )
 
 
+def create_role(account_id: str, name: str, trusted_account_id: str) -> str:
+    """A role in ``account_id`` that ``trusted_account_id`` may assume; returns its ARN."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{PARTITION}:iam::{trusted_account_id}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam_backends[account_id]["global"].create_role(
+        role_name=name,
+        assume_role_policy_document=json.dumps(trust),
+        path="/",
+        permissions_boundary=None,
+        description="awsorg-operator benchmark",
+        tags=[],
+        max_session_duration="3600",
+        linked_service=None,
+    )
+    return str(role.arn)
+
+
 @dataclass(frozen=True)
 class OrgSnapshot:
     organization: OrganizationView

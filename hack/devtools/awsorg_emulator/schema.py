@@ -12,6 +12,10 @@ class CallRecord(TypedDict):
     region: str
     outcome: str  # "ok" or the AWS error code
     fault: str | None  # the injected fault kind that shaped this call, if any
+    # Wall-clock seconds (time.time()) when the request arrived and when it was answered:
+    # tests of concurrent callers read the order of calls that overlap from these.
+    started: float
+    ended: float
 
 
 class AccountView(TypedDict):
@@ -43,6 +47,7 @@ class ConfigView(TypedDict):
     credentialLifetimeSeconds: float
     expiredRequests: int  # requests refused because their assumed-role credentials expired
     enforceIam: bool  # every request needs an IAM principal whose policies allow it
+    latencySeconds: float  # added to every AWS call, as a network round trip to AWS would
 
 
 class StateSnapshot(TypedDict):
@@ -61,3 +66,12 @@ class FaultView(TypedDict):
     count: int
     latencySeconds: float
     region: str
+
+
+class OrganizationSeedView(TypedDict):
+    """One organization added by POST /_emulator/organizations."""
+
+    organizationID: str
+    managementAccountID: str
+    adminAccountID: str  # its one member account, the delegated administrator candidate
+    roleARN: str  # a role in the management account, for spec.credentials.roleARN

@@ -51,6 +51,10 @@ class EmulatorApp:
         return response(environ, start_response)
 
     def _serve_aws(self, environ: WsgiEnviron) -> Response:
+        started = time.time()
+        # The round trip to AWS: every call waits this long, outside the state lock, so
+        # concurrent callers wait side by side as they would over a network.
+        time.sleep(self.emulator.latency_seconds)
         body = _buffer_body(environ)
         ctx = describe_request(environ, body, auditmanager_http.operation_name)
         fault = self.emulator.faults.take(ctx.service, ctx.operation, ctx.region)
@@ -61,7 +65,8 @@ class EmulatorApp:
         response = self.emulator.credentials.issued(ctx, response)
         if fault is None and stale is None:
             self.emulator.stale.observe(ctx, body, response)
-        self.emulator.calls.record(ctx, error_code_of(response), str(fault.kind) if fault else None)
+        kind = str(fault.kind) if fault else None
+        self.emulator.calls.record(ctx, error_code_of(response), kind, started)
         return response
 
     def _answer(

@@ -13,26 +13,30 @@ if TYPE_CHECKING:
 
 
 def observe_region(am: AuditManagerClient, region: str) -> RegionView:
+    """One Region, call after call (`AwsExternal` sends the two last reads together)."""
+    status = account_status(am)
+    if status is not AccountStatus.ACTIVE:
+        return RegionView(region=region, account_status=status)
+    return RegionView(region, status, admin_account_id=admin(am), kms_key=kms_key(am))
+
+
+def account_status(am: AuditManagerClient) -> AccountStatus:
     answer = call("GetAccountStatus", am.get_account_status).get("status", "")
     # A status this code does not know is treated as not yet active: no action, not Ready.
+    # Only an ACTIVE account may read further: an unregistered one gets AccessDenied from
+    # the other reads, and that is not "no administrator" (AWS-FACTS), so we do not ask.
     known = answer in AccountStatus.__members__.values()
-    status = AccountStatus(answer) if known else AccountStatus.PENDING_ACTIVATION
-    if status is not AccountStatus.ACTIVE:
-        # An unregistered account gets AccessDenied from the calls below; that is not
-        # "no administrator" (AWS-FACTS), so we do not ask.
-        return RegionView(region=region, account_status=status)
+    return AccountStatus(answer) if known else AccountStatus.PENDING_ACTIVATION
+
+
+def kms_key(am: AuditManagerClient) -> str:
     settings = call("GetSettings", lambda: am.get_settings(attribute="ALL")).get("settings", {})
-    return RegionView(
-        region=region,
-        account_status=status,
-        admin_account_id=_admin(am),
-        # Assumption: no kmsKey in the settings means the AWS owned key, which the API
-        # calls DEFAULT; otherwise `kmsKey: DEFAULT` would look drifted forever.
-        kms_key=settings.get("kmsKey") or "DEFAULT",
-    )
+    # Assumption: no kmsKey in the settings means the AWS owned key, which the API calls
+    # DEFAULT; otherwise `kmsKey: DEFAULT` would look drifted forever.
+    return settings.get("kmsKey") or "DEFAULT"
 
 
-def _admin(am: AuditManagerClient) -> str | None:
+def admin(am: AuditManagerClient) -> str | None:
     try:
         answer = call("GetOrganizationAdminAccount", am.get_organization_admin_account)
     except AwsCallError as e:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
@@ -57,6 +58,7 @@ class AwsClients:
         self._config = settings.botocore_config()
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
+        self._caller: str | None = None
         session.events.register("after-call", _count_call)
         session.events.register("after-call-error", _count_failed_call)
 
@@ -70,6 +72,17 @@ class AwsClients:
                     config=self._config,  # type: ignore[call-overload]
                 )
             return self._clients[key]
+
+    @property
+    def caller_account(self) -> str | None:
+        """The account these credentials belong to, once asked (`remember_caller`). It lives
+        as long as these clients: `ClientFactory.forget` drops both when AWS refuses the
+        credentials as expired."""
+        return self._caller
+
+    def remember_caller(self, account_id: str) -> str:
+        self._caller = account_id
+        return account_id
 
     def sts(self) -> STSClient:
         return self._client("sts", self._settings.default_region)  # type: ignore[no-any-return]
@@ -97,6 +110,11 @@ class ClientFactory:
         self._settings = settings
         self._lock = threading.Lock()
         self._by_identity: dict[Identity, AwsClients] = {}
+        # One loader for every session: each identity has a session of its own, and without
+        # this each one parses botocore's service models and endpoint data again (about half
+        # a second of CPU per new identity, which a thousand organizations pay a thousand
+        # times). The models never change while the process runs.
+        self._loader = botocore.loaders.create_loader()
 
     def for_identity(self, identity: Identity) -> AwsClients:
         with self._lock:
@@ -116,8 +134,13 @@ class ClientFactory:
         with self._lock:
             self._by_identity.pop(identity, None)
 
+    def _botocore_session(self) -> botocore.session.Session:
+        session = botocore.session.get_session()
+        session.register_component("data_loader", self._loader)
+        return session
+
     def _session(self, identity: Identity) -> boto3.Session:
-        base = botocore.session.get_session()
+        base = self._botocore_session()
         if identity.role_arn is None:
             return boto3.Session(botocore_session=base, region_name=self._settings.default_region)
         extra: dict[str, Any] = {"RoleSessionName": SESSION_NAME}
@@ -137,7 +160,7 @@ class ClientFactory:
             role_arn=identity.role_arn,
             extra_args=extra,
         )
-        assumed = botocore.session.get_session()
+        assumed = self._botocore_session()
         # botocore has no public setter for a session's credentials; setting `_credentials`
         # is the common way to give a session refreshable assume-role credentials.
         assumed._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, as_completed
 from typing import TypeVar, assert_never
 
 from awsorg_operator.actions import (
@@ -17,45 +19,63 @@ from awsorg_operator.actions import (
 )
 from awsorg_operator.aws import auditmanager, organizations
 from awsorg_operator.aws.clients import AwsClients, ClientFactory
-from awsorg_operator.external import Identity
-from awsorg_operator.failures import AwsCallError, Retry, internal_failure
-from awsorg_operator.state import Observed, OrgView, RegionFailure, RegionView
+from awsorg_operator.aws.concurrency import CallPool
+from awsorg_operator.external import Identity, attempt
+from awsorg_operator.failures import AwsCallError, AwsFailure, Retry, internal_failure
+from awsorg_operator.state import AccountStatus, Observed, OrgView, RegionFailure, RegionView
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class AwsConnector:
-    def __init__(self, factory: ClientFactory) -> None:
+    def __init__(self, factory: ClientFactory, calls: CallPool | None = None) -> None:
         self._factory = factory
+        self._calls = calls or CallPool()
 
     def connect(self, identity: Identity) -> AwsExternal:
-        return AwsExternal(self._factory, identity)
+        return AwsExternal(self._factory, identity, self._calls)
 
 
 class AwsExternal:
-    def __init__(self, factory: ClientFactory, identity: Identity) -> None:
+    """Reads that do not wait for each other are sent together (`CallPool`): the two
+    organization reads, then trusted access, the administrators and every Region at once;
+    within a Region only the account status comes first, since an account that is not
+    active may read nothing else."""
+
+    def __init__(self, factory: ClientFactory, identity: Identity, calls: CallPool) -> None:
         self._factory = factory
         self._identity = identity
+        self._calls = calls
         self._aws: AwsClients = factory.for_identity(identity)
 
     def observe_org(self) -> OrgView:
-        return self._forget_on_expiry(
-            lambda: organizations.observe_org(self._aws.sts(), self._aws.organizations())
-        )
+        return self._forget_on_expiry(self._observe_org)
+
+    def _observe_org(self) -> OrgView:
+        client = self._aws.organizations()
+        described = self._submit(lambda: organizations.organization(client))
+        # Whose credentials these are cannot change while they are the same credentials:
+        # asked once per identity, again only after AWS refused them as expired (`forget`).
+        caller = self._aws.caller_account
+        if caller is None:
+            caller = self._aws.remember_caller(organizations.caller_account(self._aws.sts()))
+        return OrgView(caller_account_id=caller, organization=described.result())
 
     def is_member(self, account_id: str) -> bool:
         return organizations.account_exists(self._aws.organizations(), account_id)
 
     def observe(self, org: OrgView, regions: Sequence[str], scan: bool) -> Observed:
-        by_region = {region: self._region(region) for region in regions}
         client = self._aws.organizations()
-        trusted = organizations.trusted_access_enabled(client)
-        elsewhere, unreadable = self._elsewhere(regions) if scan and trusted else ({}, [])
+        trusted = self._submit(lambda: organizations.trusted_access_enabled(client))
+        admins = self._submit(lambda: organizations.delegated_admins(client))
+        by_region = self._regions(regions)
+        enabled = trusted.result()
+        elsewhere, unreadable = self._elsewhere(regions) if scan and enabled else ({}, [])
         return Observed(
             org=org,
-            trusted_access=trusted,
-            org_delegated_admins=organizations.delegated_admins(client),
+            trusted_access=enabled,
+            org_delegated_admins=admins.result(),
             regions=by_region,
             admins_elsewhere=elsewhere,
             unreadable_elsewhere=tuple(unreadable),
@@ -80,24 +100,69 @@ class AwsExternal:
             case _:
                 assert_never(action)
 
-    def _region(self, region: str) -> RegionView | RegionFailure:
-        # A failure in one Region is kept and the others go on, whatever it was.
-        try:
-            return auditmanager.observe_region(self._aws.auditmanager(region), region)
-        except AwsCallError as e:
-            return RegionFailure(region, e.failure)
-        except Exception as e:
-            log.exception("reading Audit Manager in %s failed unexpectedly", region)
-            return RegionFailure(region, internal_failure("GetAccountStatus", e))
+    def execute_all(self, actions: Sequence[Action]) -> list[AwsFailure | None]:
+        sent = [self._submit(functools.partial(attempt, a, self.execute)) for a in actions]
+        return [future.result() for future in sent]
+
+    def _submit(self, fn: Callable[[], T]) -> Future[T]:
+        return self._calls.submit(self._identity, fn)
+
+    def _regions(self, regions: Sequence[str]) -> dict[str, RegionView | RegionFailure]:
+        """Each Region's account status, and as soon as one answers ACTIVE, its key and its
+        administrator together. A Region that fails is kept as a `RegionFailure`."""
+        statuses = {self._submit(self._guarded(r, self._status(r))): r for r in regions}
+        found: dict[str, RegionView | RegionFailure] = {}
+        details: dict[str, tuple[Future[str | RegionFailure], Future[str | RegionFailure | None]]]
+        details = {}
+        for done in as_completed(statuses):
+            region, status = statuses[done], done.result()
+            if isinstance(status, RegionFailure):
+                found[region] = status
+            elif status is not AccountStatus.ACTIVE:
+                found[region] = RegionView(region, status)
+            else:
+                am = self._aws.auditmanager(region)
+                details[region] = (
+                    self._submit(
+                        self._guarded(region, functools.partial(auditmanager.kms_key, am))
+                    ),
+                    self._submit(self._guarded(region, functools.partial(auditmanager.admin, am))),
+                )
+        for region, (key, admin) in details.items():
+            kms, admin_id = key.result(), admin.result()
+            if isinstance(kms, RegionFailure):
+                found[region] = kms
+            elif isinstance(admin_id, RegionFailure):
+                found[region] = admin_id
+            else:
+                found[region] = RegionView(region, AccountStatus.ACTIVE, admin_id, kms)
+        return {region: found[region] for region in regions}
+
+    def _status(self, region: str) -> Callable[[], AccountStatus]:
+        am = self._aws.auditmanager(region)
+        return lambda: auditmanager.account_status(am)
+
+    @staticmethod
+    def _guarded(region: str, read: Callable[[], T]) -> Callable[[], T | RegionFailure]:
+        """A failure in one Region is kept and the others go on, whatever it was."""
+
+        def run() -> T | RegionFailure:
+            try:
+                return read()
+            except AwsCallError as e:
+                return RegionFailure(region, e.failure)
+            except Exception as e:
+                log.exception("reading Audit Manager in %s failed unexpectedly", region)
+                return RegionFailure(region, internal_failure("GetAccountStatus", e))
+
+        return run
 
     def _elsewhere(self, listed: Sequence[str]) -> tuple[dict[str, str], list[str]]:
         """Administrators in the Regions the spec does not list (read-only calls), and the
         Regions that could not be read for a reason that passes."""
         found, unreadable = {}, []
-        for region in self._aws.auditmanager_regions():
-            if region in listed:
-                continue
-            view = self._region(region)
+        others = [r for r in self._aws.auditmanager_regions() if r not in listed]
+        for region, view in self._regions(others).items():
             if isinstance(view, RegionView):
                 if view.admin_account_id:
                     found[region] = view.admin_account_id

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from awsorg_operator.aws.calls import call
 from awsorg_operator.failures import AwsCallError
-from awsorg_operator.state import Organization, OrgView
+from awsorg_operator.state import Organization
 
 # Only this service's trusted access is ever read into a decision or changed.
 SERVICE_PRINCIPAL = "auditmanager.amazonaws.com"
@@ -20,16 +20,16 @@ if TYPE_CHECKING:
     from types_boto3_sts import STSClient
 
 
-def observe_org(sts: STSClient, org: OrganizationsClient) -> OrgView:
-    caller = call("GetCallerIdentity", sts.get_caller_identity)
+def caller_account(sts: STSClient) -> str:
+    return call("GetCallerIdentity", sts.get_caller_identity)["Account"]
+
+
+def organization(org: OrganizationsClient) -> Organization:
     described = call("DescribeOrganization", org.describe_organization)["Organization"]
-    return OrgView(
-        caller_account_id=caller["Account"],
-        organization=Organization(
-            id=described["Id"],
-            management_account_id=described["MasterAccountId"],
-            feature_set=described["FeatureSet"],
-        ),
+    return Organization(
+        id=described["Id"],
+        management_account_id=described["MasterAccountId"],
+        feature_set=described["FeatureSet"],
     )
 
 

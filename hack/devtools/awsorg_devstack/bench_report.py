@@ -1,0 +1,192 @@
+"""Turn the benchmark's JSON results into `docs/performance.md` and its plot.
+
+    python -m awsorg_devstack.bench_report --results .work/bench --doc docs/performance.md \
+        before after
+
+Each label is a `<label>.json` written by `awsorg_devstack.bench`; the tables show the labels
+side by side, in the order given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: write a PNG
+import matplotlib.pyplot as plt
+
+from awsorg_devstack.bench import median, percentile
+
+# The longest chain of AWS calls that must wait for each other, per mode (docs/performance.md
+# derives them): a new resource's first reconcile, through credentials.roleARN.
+CRITICAL_PATH_CALLS = {"adopt": 5, "setup": 7}
+
+
+def load(results: Path, labels: Sequence[str]) -> list[dict[str, Any]]:
+    return [json.loads((results / f"{label}.json").read_text()) for label in labels]
+
+
+def ready_table(runs: list[dict[str, Any]]) -> str:
+    runs = [r for r in runs if r["ready"]]  # an --orgs-only run has no trials
+    labels = [r["label"] for r in runs]
+    head = ["mode", "Regions", "latency/call", "critical path"]
+    for label in labels:
+        head += [f"{label} p50", f"{label} p95", f"{label} calls", f"{label} x path"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    keys = [(t["mode"], t["regions"], t["latency_ms"]) for t in runs[0]["ready"]]
+    for mode, regions, latency in keys:
+        path = CRITICAL_PATH_CALLS[mode] * latency / 1000
+        row = [mode, str(regions), f"{latency} ms", f"{path:.2f} s" if latency else "-"]
+        for run in runs:
+            found = [
+                t
+                for t in run["ready"]
+                if (t["mode"], t["regions"], t["latency_ms"]) == (mode, regions, latency)
+            ]
+            if not found:
+                row += ["-"] * 4
+                continue
+            seconds = found[0]["seconds"]
+            p50 = median(seconds)
+            ratio = f"{p50 / path:.2f}" if latency else "-"
+            calls = found[0]["aws_calls"][0]
+            row += [f"{p50:.2f} s", f"{percentile(seconds, 95):.2f} s", str(calls), ratio]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def orgs_table(runs: list[dict[str, Any]]) -> str:
+    head = [
+        "run",
+        "organizations",
+        "Regions",
+        "latency/call",
+        "re-check of all",
+        "AWS calls",
+        "writes",
+        "CPU s",
+        "RSS MiB",
+        "threads",
+        "first reconcile of all",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for run in runs:
+        for o in run["orgs"]:
+            row = [
+                run["label"],
+                str(o["organizations"]),
+                str(o["regions"]),
+                f"{o['latency_ms']} ms",
+                f"{o['recheck_seconds']:.1f} s",
+                str(o["recheck_calls"]),
+                str(o["recheck_writes"]),
+                f"{o['cpu_seconds']:.1f}",
+                f"{o['rss_mib']:.0f}",
+                str(o["threads"]),
+                f"{o['first_reconcile_seconds']:.1f} s",
+            ]
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def calls_table(runs: list[dict[str, Any]], minimum: dict[str, float]) -> str:
+    """Calls per steady re-check and organization (from the smallest N-organizations run)."""
+    by_run = [r["orgs"][0]["calls_by_operation"] if r["orgs"] else {} for r in runs]
+    operations = sorted(set(minimum).union(*by_run))
+    head = ["operation", "minimum", *[r["label"] for r in runs]]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for op in operations:
+        row = [op, f"{minimum.get(op, 0):g}", *[f"{b.get(op, 0):g}" for b in by_run]]
+        lines.append("| " + " | ".join(row) + " |")
+    totals = ["**total**", f"{sum(minimum.values()):g}", *[f"{sum(b.values()):g}" for b in by_run]]
+    lines.append("| " + " | ".join(totals) + " |")
+    return "\n".join(lines)
+
+
+def plot(runs: list[dict[str, Any]], png: Path) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    styles = ["--", "-", ":", "-."]
+    for ax, mode in zip(axes, ("adopt", "setup"), strict=True):
+        for style, run in zip(styles, [r for r in runs if r["ready"]], strict=False):
+            cells = [t for t in run["ready"] if t["mode"] == mode]
+            for latency in sorted({t["latency_ms"] for t in cells}):
+                row = sorted(
+                    (t["regions"], median(t["seconds"]))
+                    for t in cells
+                    if t["latency_ms"] == latency
+                )
+                ax.plot(
+                    [r for r, _ in row],
+                    [s for _, s in row],
+                    style,
+                    marker="o",
+                    label=f"{run['label']}, {latency} ms/call",
+                )
+        ax.set_title("adoption (0 writes)" if mode == "adopt" else "set-up from nothing")
+        ax.set_xlabel("Regions")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("apply to Ready=True, p50 (s)")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("labels", nargs="+")
+    p.add_argument("--results", type=Path, default=Path(".work/bench"))
+    p.add_argument("--doc", type=Path, default=Path("docs/performance.md"))
+    p.add_argument(
+        "--template", type=Path, help="markdown with {ready}, {orgs}, {calls}, {runs} fields"
+    )
+    args = p.parse_args(argv)
+    runs = load(args.results, args.labels)
+    png = args.doc.with_suffix(".png")
+    plot(runs, png)
+    minimum = steady_minimum(runs[0]["orgs"][0]["regions"] if runs[0]["orgs"] else 2)
+    fields = {
+        "ready": ready_table(runs),
+        "orgs": orgs_table(runs),
+        "calls": calls_table(runs, minimum),
+        "runs": runs_table(runs),
+        "png": png.name,
+    }
+    template = (args.template or TEMPLATE).read_text()
+    args.doc.write_text(template.format(**fields))
+    print(f"wrote {args.doc} and {png}")
+    return 0
+
+
+def steady_minimum(regions: int) -> dict[str, float]:
+    """The written minimum per steady re-check of one organization (see the doc)."""
+    return {
+        "DescribeOrganization": 1,
+        "DescribeAccount": 1,
+        "ListAWSServiceAccessForOrganization": 1,
+        "ListDelegatedAdministrators": 1,
+        "GetAccountStatus": regions,
+        "GetSettings": regions,
+        "GetOrganizationAdminAccount": regions,
+    }
+
+
+def runs_table(runs: list[dict[str, Any]]) -> str:
+    head = ["run", "date", "cores", "load average (before, after)", "versions"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in runs:
+        load = f"{r['load_average'][0]} / {r['load_after'][0]}"
+        vers = ", ".join(f"{k} {v}" for k, v in r["versions"].items())
+        lines.append(f"| {r['label']} | {r['date']} | {r['cores']} | {load} | {vers} |")
+    return "\n".join(lines)
+
+
+TEMPLATE = Path(__file__).with_name("performance.md.in")
+
+if __name__ == "__main__":
+    raise SystemExit(main())

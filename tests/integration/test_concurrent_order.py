@@ -1,0 +1,133 @@
+"""The order AWS requires still holds while Regions proceed side by side: read off the
+emulator's call log, whose entries carry when each request arrived and when it was answered.
+
+A per-call latency makes the calls last long enough that calls sent together overlap in the
+log, and calls that must wait for each other visibly do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from awsorg_emulator import EmulatorControl
+from awsorg_emulator.schema import CallRecord
+from awsorg_operator.aws.concurrency import PER_IDENTITY
+from tests.integration.conftest import AUDIT, REGIONS, WORKLOADS, Harness
+
+pytestmark = pytest.mark.integration
+
+ALLOW = {"awsorg.io/allow-admin-change": AUDIT}
+LATENCY = 0.3  # seconds per AWS call: far above the scheduling noise of a loaded machine
+TEN_REGIONS = [
+    "us-east-1",
+    "eu-west-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-2",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+]
+
+
+def calls_of(control: EmulatorControl, operation: str) -> dict[str, CallRecord]:
+    found = [c for c in control.calls() if c["operation"] == operation]
+    by_region = {c["region"]: c for c in found}
+    assert len(by_region) == len(found), f"{operation} sent twice in a Region: {found}"
+    return by_region
+
+
+def most_at_once(calls: list[CallRecord]) -> int:
+    return max(sum(c["started"] <= a["started"] < c["ended"] for c in calls) for a in calls)
+
+
+def overlap(a: CallRecord, b: CallRecord) -> bool:
+    return a["started"] < b["ended"] and b["started"] < a["ended"]
+
+
+def test_within_a_region_deregistration_ends_before_registration_starts(
+    org: Harness, control: EmulatorControl
+) -> None:
+    control.configure(maintenance_mode=False, latency_seconds=LATENCY)
+    org.annotations.update(ALLOW)
+    org.apply(trustedAccess="Enabled", delegatedAdminAccountID=WORKLOADS, regions=REGIONS)
+
+    org.reconcile()
+
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Ready")
+    deregistered = calls_of(control, "DeregisterOrganizationAdminAccount")
+    registered = calls_of(control, "RegisterOrganizationAdminAccount")
+    assert set(deregistered) == set(registered) == set(REGIONS)
+    for region in REGIONS:
+        assert deregistered[region]["ended"] <= registered[region]["started"], region
+    # The Regions did not wait for each other.
+    assert overlap(deregistered["us-east-1"], deregistered["eu-west-1"]), deregistered
+
+
+def test_trusted_access_is_disabled_only_after_every_deregistration_ended(
+    org: Harness, control: EmulatorControl
+) -> None:
+    control.configure(latency_seconds=LATENCY)
+    org.annotations.update(ALLOW)
+    org.apply(trustedAccess="Disabled", regions=REGIONS)
+
+    org.reconcile()
+
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Ready")
+    deregistered = calls_of(control, "DeregisterOrganizationAdminAccount")
+    [disabled] = calls_of(control, "DisableAWSServiceAccess").values()
+    assert set(deregistered) == set(REGIONS)
+    assert all(d["ended"] <= disabled["started"] for d in deregistered.values())
+
+
+def test_a_setup_registers_every_region_at_once_and_enables_nothing_twice(
+    org: Harness, control: EmulatorControl
+) -> None:
+    control.reset(seed="empty", maintenance_mode=False)
+    control.configure(latency_seconds=LATENCY)
+    org.apply(trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=TEN_REGIONS)
+
+    org.reconcile()
+
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Ready")
+    registered = calls_of(control, "RegisterAccount")
+    assert set(registered) == set(TEN_REGIONS)
+    # Audit Manager's register enabled trusted access: Organizations' call is not sent.
+    assert not calls_of(control, "EnableAWSServiceAccess")
+    # Sent together, but never more at once for one identity than the bound.
+    assert 1 < most_at_once(list(registered.values())) <= PER_IDENTITY, registered
+
+
+def test_a_steady_recheck_reads_in_parallel_and_writes_nothing(
+    org: Harness, control: EmulatorControl
+) -> None:
+    org.apply(trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=REGIONS)
+    org.reconcile()
+    control.clear_calls()
+    control.configure(latency_seconds=LATENCY)
+
+    org.reconcile()
+
+    assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Ready")
+    assert org.writes() == []
+    operations = sorted(c["operation"] for c in control.calls())
+    # Who the credentials belong to was asked on the first reconcile, not again.
+    assert operations == sorted(
+        [
+            "DescribeOrganization",
+            "DescribeAccount",
+            "ListAWSServiceAccessForOrganization",
+            "ListDelegatedAdministrators",
+            *["GetAccountStatus", "GetSettings", "GetOrganizationAdminAccount"] * len(REGIONS),
+        ]
+    )
+    status = calls_of(control, "GetAccountStatus")
+    settings = calls_of(control, "GetSettings")
+    admins = calls_of(control, "GetOrganizationAdminAccount")
+    for region in REGIONS:
+        # Within a Region only the account status comes first; the other two go together.
+        assert status[region]["ended"] <= settings[region]["started"]
+        assert status[region]["ended"] <= admins[region]["started"]
+        assert overlap(settings[region], admins[region])
+    assert overlap(status["us-east-1"], status["eu-west-1"])
