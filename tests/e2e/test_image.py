@@ -11,8 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +152,32 @@ def test_the_image_says_what_it_is_built_on_and_carries_the_license(image: str) 
         image, "-c", read_license,
     )  # fmt: skip
     assert done.stdout == (REPO / "LICENSE").read_text()
+
+
+def test_the_script_exports_the_image_as_an_oci_archive(image: str, tmp_path: Path) -> None:
+    archive = tmp_path / "image.tar"
+    done = subprocess.run(
+        [str(REPO / "hack" / "image.sh"), "--tag", image, "--oci-archive", str(archive)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert done.stdout.strip() == image, "stdout is the reference and nothing else"
+    (inspected,) = json.loads(podman("image", "inspect", image).stdout)
+    with tarfile.open(archive) as tar:
+
+        def blob(digest: str) -> dict[str, Any]:
+            stream = tar.extractfile("blobs/" + digest.replace(":", "/"))
+            assert stream is not None, digest
+            return json.load(stream)  # type: ignore[no-any-return]
+
+        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+        (manifest,) = index["manifests"]
+        config_digest = blob(manifest["digest"])["config"]["digest"]
+        config = blob(config_digest)
+    # The archive holds this very image: its config is the one podman's image ID names.
+    assert config_digest == f"sha256:{inspected['Id']}", index
+    assert (
+        config["config"]["Labels"]["org.opencontainers.image.base.name"]
+        == (inspected["Labels"]["org.opencontainers.image.base.name"])
+    )
