@@ -131,6 +131,9 @@ def test_the_image_says_what_it_is_built_on_and_carries_the_license(image: str) 
     (inspected,) = json.loads(podman("image", "inspect", image).stdout)
     labels = inspected["Labels"]
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True)
+    # Also after a rebuild from the layer cache (buildah once kept the first build's label).
+    assert labels["org.opencontainers.image.revision"] == head.stdout.decode().strip()
     dockerfile_base = re.search(
         r"^ARG PYTHON_IMAGE=(\S+)$", (REPO / "Dockerfile").read_text(), re.M
     )
