@@ -3,13 +3,15 @@
 # awsorg-operator image.
 #
 #   docker build -t awsorg-operator:0.1.0 .
+#   hack/image.sh          # podman; a local Debian stand-in base when no registry is reachable
 #
 # Two stages: "build" installs the package into a virtual environment with
 # hack/install-package.sh (the same script the tests' setup runs), "runtime" copies only that
 # virtual environment onto a clean base. No compiler, pip cache, source tree or build
 # directory reaches the final image. The base is pinned by its full version tag; pin it by
-# digest as well (python:3.11.15-slim-bookworm@sha256:...) if your registry policy asks for it.
-ARG PYTHON_IMAGE=python:3.11.15-slim-bookworm
+# digest as well (...python:3.11.15-slim-bookworm@sha256:...) if your registry policy asks for
+# it. Fully qualified, so podman needs no short-name alias for it.
+ARG PYTHON_IMAGE=docker.io/library/python:3.11.15-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -24,16 +26,6 @@ COPY . /src
 RUN hack/install-package.sh /opt/awsorg-operator
 
 FROM ${PYTHON_IMAGE} AS runtime
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="awsorg-operator" \
-      org.opencontainers.image.description="Kubernetes operator that manages the AWS Organizations integration of AWS Audit Manager (AuditManagerOrgConfig, awsorg.io/v1alpha1)" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="docker.io/library/python:3.11.15-slim-bookworm"
 
 # A numeric, non-root user with a passwd entry (getpass/getpwuid work) and no login shell.
 RUN groupadd --system --gid 65532 awsorg \
@@ -55,3 +47,17 @@ WORKDIR /tmp
 # Metrics (Prometheus text at /metrics) and liveness (/healthz).
 EXPOSE 8080 8081
 ENTRYPOINT ["/opt/awsorg-operator/bin/awsorg-operator"]
+
+# Last, so that a new revision or date rebuilds no layer. base.name is the base actually used:
+# hack/image.sh passes a local stand-in as PYTHON_IMAGE where no registry is reachable.
+ARG PYTHON_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="awsorg-operator" \
+      org.opencontainers.image.description="Kubernetes operator that manages the AWS Organizations integration of AWS Audit Manager (AuditManagerOrgConfig, awsorg.io/v1alpha1)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${PYTHON_IMAGE}"

@@ -94,13 +94,16 @@ def install_peering(cp: LocalControlPlane) -> str:
     return str(peering)
 
 
-def chart_env(values: Mapping[str, str], pod_name: str = f"{RELEASE}-local") -> dict[str, str]:
-    """The operator container's environment in the chart's Deployment, rendered with `values`
-    (`--set` paths); the downward API fields are filled in as the kubelet would, each pod with
-    its own name (kopf's peering tells replicas apart by it)."""
+def chart_pod_spec(values: Mapping[str, str]) -> dict[str, Any]:
+    """The pod spec of the chart's Deployment, rendered with `values` (`--set` paths)."""
     sets = [arg for path, value in values.items() for arg in ("--set", f"{path}={value}")]
     (deployment,) = [d for d in render_chart(*sets) if d["kind"] == "Deployment"]
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return deployment["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+
+
+def container_env(container: Mapping[str, Any], pod_name: str) -> dict[str, str]:
+    """A rendered container's environment, the downward API fields filled in as the kubelet
+    would, each pod with its own name (kopf's peering tells replicas apart by it)."""
     downward = {"metadata.namespace": NAMESPACE, "metadata.name": pod_name}
     env = {}
     for var in container.get("env", []):
@@ -111,55 +114,39 @@ def chart_env(values: Mapping[str, str], pod_name: str = f"{RELEASE}-local") -> 
     return env
 
 
-class Operator:
-    """The operator process as the chart's pod runs it: the image's entry point, with the
-    environment the chart's Deployment sets for the given values. Only what a pod gets from
-    outside the chart is added: the API server connection (a pod's ServiceAccount token) and
-    AWS credentials (IRSA or Pod Identity in a pod)."""
+def chart_env(values: Mapping[str, str], pod_name: str = f"{RELEASE}-local") -> dict[str, str]:
+    """The operator container's environment in the chart's Deployment, rendered with `values`."""
+    (container,) = chart_pod_spec(values)["containers"]
+    return container_env(container, pod_name)
 
-    def __init__(
-        self,
-        kubeconfig: Path,
-        aws_endpoint_url: str,
-        log_path: Path,
-        values: Mapping[str, str] | None = None,
-        aws_account_id: str = "123456789012",
-        aws_secret_access_key: str = "not-a-secret",
-    ) -> None:
-        self.metrics_port, self.health_port = free_ports(2)
-        chart_values = {
-            "aws.endpointURL": aws_endpoint_url,
-            "aws.region": "us-east-1",
-            "operator.metricsPort": str(self.metrics_port),
-            "operator.healthPort": str(self.health_port),
-            **(values or {}),
-        }
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS", "KUBE", "POD_"))}
-        env.update(chart_env(chart_values, pod_name=f"{RELEASE}-local-{self.health_port}"))
-        env.update(
-            {
-                "KUBECONFIG": str(kubeconfig),
-                # The emulator reads a 12-digit access key as the caller's account; an IAM
-                # user's access key (with its secret) as that user's account.
-                "AWS_ACCESS_KEY_ID": aws_account_id,
-                "AWS_SECRET_ACCESS_KEY": aws_secret_access_key,
-            }
-        )
-        entry_point = Path(sys.executable).parent / "awsorg-operator"
-        self.process = ManagedProcess("operator", [str(entry_point)], log_path, env=env)
 
-    @property
-    def log_path(self) -> Path:
-        return self.process.log_path
+def operator_values(
+    aws_endpoint_url: str, metrics_port: int, health_port: int, values: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The Helm values of an operator on this machine: the emulator as AWS and ports of its
+    own (operators share the host's network), then the caller's `values`."""
+    return {
+        "aws.endpointURL": aws_endpoint_url,
+        "aws.region": "us-east-1",
+        "operator.metricsPort": str(metrics_port),
+        "operator.healthPort": str(health_port),
+        **(values or {}),
+    }
 
-    def start(self, timeout: float = 60.0) -> None:
-        self.process.start()
-        wait_for("the operator's liveness endpoint", self._healthy, timeout=timeout)
 
-    def _healthy(self) -> bool:
-        if not self.process.running:
-            raise RuntimeError(f"the operator exited:\n{self.process.log_tail()}")
-        return self.healthz() == 200
+def aws_credentials(
+    aws_account_id: str, aws_secret_access_key: str = "not-a-secret"
+) -> dict[str, str]:
+    """What IRSA or Pod Identity gives a pod. The emulator reads a 12-digit access key as the
+    caller's account; an IAM user's access key (with its secret) as that user's account."""
+    return {"AWS_ACCESS_KEY_ID": aws_account_id, "AWS_SECRET_ACCESS_KEY": aws_secret_access_key}
+
+
+class OperatorEndpoints:
+    """The operator's HTTP endpoints, on the host's loopback."""
+
+    metrics_port: int
+    health_port: int
 
     def healthz(self, timeout: float = 5.0) -> int | None:
         """The HTTP status /healthz answers, or None when it does not answer."""
@@ -176,6 +163,46 @@ class Operator:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as r:
             return str(r.read().decode())
+
+
+class Operator(OperatorEndpoints):
+    """The operator process as the chart's pod runs it: the image's entry point, with the
+    environment the chart's Deployment sets for the given values. Only what a pod gets from
+    outside the chart is added: the API server connection (a pod's ServiceAccount token) and
+    AWS credentials (IRSA or Pod Identity in a pod)."""
+
+    def __init__(
+        self,
+        kubeconfig: Path,
+        aws_endpoint_url: str,
+        log_path: Path,
+        values: Mapping[str, str] | None = None,
+        aws_account_id: str = "123456789012",
+        aws_secret_access_key: str = "not-a-secret",
+    ) -> None:
+        self.metrics_port, self.health_port = free_ports(2)
+        chart_values = operator_values(
+            aws_endpoint_url, self.metrics_port, self.health_port, values
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS", "KUBE", "POD_"))}
+        env.update(chart_env(chart_values, pod_name=f"{RELEASE}-local-{self.health_port}"))
+        credentials = aws_credentials(aws_account_id, aws_secret_access_key)
+        env.update({"KUBECONFIG": str(kubeconfig), **credentials})
+        entry_point = Path(sys.executable).parent / "awsorg-operator"
+        self.process = ManagedProcess("operator", [str(entry_point)], log_path, env=env)
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.process.start()
+        wait_for("the operator's liveness endpoint", self._healthy, timeout=timeout)
+
+    def _healthy(self) -> bool:
+        if not self.process.running:
+            raise RuntimeError(f"the operator exited:\n{self.process.log_tail()}")
+        return self.healthz() == 200
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, as when a node dies."""
