@@ -7,6 +7,8 @@
 #   helm                      helm.sh/helm/v4     (hack/tools/helm/go.mod)
 #   kubeconform               yannh/kubeconform   (hack/tools/kubeconform/go.mod)
 #   kubeconform's schemas     generated from k8s.io/kubernetes' api/openapi-spec/swagger.json
+#   argocd, argocd-health-test  github.com/argoproj/argo-cd/v3 (hack/tools/argocd/go.mod),
+#                             with Argo CD's CRDs and git/gpg wrapper scripts beside them
 #
 # Layout: $TOOLS_DIR/<name>-<version>/bin/<binary>, the schemas in
 # $TOOLS_DIR/kubernetes-json-schema-<version>/, and one folder that links them
@@ -25,8 +27,9 @@ usage() {
   cat <<'EOF'
 Usage: hack/build-tools.sh [OPTION]
 
-Build (or reuse) kube-apiserver, etcd, kubectl, helm, kubeconform and
-kubeconform's Kubernetes schemas; print the folder that holds them all.
+Build (or reuse) kube-apiserver, etcd, kubectl, helm, kubeconform,
+kubeconform's Kubernetes schemas, Argo CD (argocd) and argocd-health-test;
+print the folder that holds them all.
 
   (none)               build what is missing, log to stderr, print the bin folder
   --print-dir          the same, but print only the bin folder on stdout
@@ -34,11 +37,14 @@ kubeconform's Kubernetes schemas; print the folder that holds them all.
   --print-path NAME    print the path of one binary; never builds (exit 3 if
                        it is not built yet)
   --print-schema-dir   print kubeconform's -schema-location folder; never builds
+  --print-argocd-files print the folder with Argo CD's crds/ and bin/*-wrapper.sh;
+                       never builds
   --check              exit 0 if everything is built, 3 if not; never builds
   -h, --help           this text
 
 Environment: AWSORG_TOOLS_DIR, XDG_CACHE_HOME, KUBEBUILDER_ASSETS,
-TEST_ASSET_{KUBE_APISERVER,ETCD,KUBECTL,HELM,KUBECONFORM}, GOFLAGS, GOCACHE.
+TEST_ASSET_{KUBE_APISERVER,ETCD,KUBECTL,HELM,KUBECONFORM,ARGOCD,ARGOCD_HEALTH_TEST},
+GOFLAGS, GOCACHE.
 EOF
 }
 
@@ -70,8 +76,9 @@ KUBERNETES_VERSION=$(required_version "$SRC/kubernetes/go.mod" k8s.io/kubernetes
 ETCD_VERSION=$(required_version "$SRC/etcd/go.mod" go.etcd.io/etcd/server/v3)
 HELM_VERSION=$(required_version "$SRC/helm/go.mod" helm.sh/helm/v4)
 KUBECONFORM_VERSION=$(required_version "$SRC/kubeconform/go.mod" github.com/yannh/kubeconform)
+ARGOCD_VERSION=$(required_version "$SRC/argocd/go.mod" github.com/argoproj/argo-cd/v3)
 
-TOOLS=(kube-apiserver etcd kubectl helm kubeconform)
+TOOLS=(kube-apiserver etcd kubectl helm kubeconform argocd argocd-health-test)
 
 # Per binary: cache folder name and Go package; per module under hack/tools:
 # cold build time measured on 2 cores (downloads included) and -ldflags.
@@ -81,6 +88,7 @@ dir_of() {
     etcd) echo "etcd-$ETCD_VERSION" ;;
     helm) echo "helm-$HELM_VERSION" ;;
     kubeconform) echo "kubeconform-$KUBECONFORM_VERSION" ;;
+    argocd | argocd-health-test) echo "argocd-$ARGOCD_VERSION" ;;
   esac
 }
 package_of() {
@@ -90,6 +98,15 @@ package_of() {
     etcd) echo . ;;
     helm) echo helm.sh/helm/v4/cmd/helm ;;
     kubeconform) echo github.com/yannh/kubeconform/cmd/kubeconform ;;
+    argocd) echo github.com/argoproj/argo-cd/v3/cmd ;;
+    argocd-health-test) echo ./cmd/argocd-health-test ;;
+  esac
+}
+# The file go build writes for binary $1: the last element of its package path.
+output_of() {
+  case $1 in
+    argocd) echo cmd ;; # Argo CD's multi-call binary; it picks its role from its name
+    *) echo "$1" ;;
   esac
 }
 cold_time_of() {
@@ -98,6 +115,7 @@ cold_time_of() {
     etcd) echo "about 1 minute" ;;
     helm) echo "about 2 minutes" ;;
     kubeconform) echo "under a minute" ;;
+    argocd) echo "about 7 minutes (2.4 GB of memory)" ;;
   esac
 }
 ldflags_of() {
@@ -113,6 +131,7 @@ ldflags_of() {
       ;;
     helm) flags+=" -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.metadata=" ;;
     kubeconform) flags+=" -X main.version=$KUBECONFORM_VERSION" ;;
+    argocd) flags+=" -X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v}" ;;
   esac
   printf '%s\n' "$flags"
 }
@@ -163,8 +182,16 @@ bin_dir() {
 go_env() {
   # CGO off: static binaries, no C toolchain needed (upstream builds these
   # the same way). GOTOOLCHAIN=local: never download another Go; a module
-  # that needs a newer one fails with a clear message instead.
-  env CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod" "$@"
+  # that needs a newer one fails with a clear message instead, unless
+  # GO_TOOLCHAIN (toolchain_of) names the one its go.mod pins.
+  env CGO_ENABLED=0 GOTOOLCHAIN="${GO_TOOLCHAIN:-local}" GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod" "$@"
+}
+
+# The Go toolchain a module pins with a `toolchain` line (Argo CD v3.6 needs Go
+# 1.27, newer than the Go 1.26 this project assumes; go fetches that toolchain
+# from the module proxy, checked against sum.golang.org), else "local".
+toolchain_of() {
+  awk '$1 == "toolchain" { print $2; found = 1; exit } END { if (!found) print "local" }' "$SRC/$1/go.mod"
 }
 
 # Build the binaries $2... of Go module folder $1 that are neither overridden
@@ -194,17 +221,18 @@ build_module() {
   TMP_DIRS+=("$tmp")
   log "building ${missing[*]} ($(dir_of "$first")) from hack/tools/$module: first build $(cold_time_of "$module") on 2 cores, seconds once Go's build cache is warm"
   start=$SECONDS
-  if ! (cd "$SRC/$module" && go_env go build -trimpath -ldflags="$(ldflags_of "$module")" -o "$tmp/" "${packages[@]}"); then
+  if ! (cd "$SRC/$module" && GO_TOOLCHAIN=$(toolchain_of "$module") go_env go build -trimpath \
+    -ldflags="$(ldflags_of "$module")" -o "$tmp/" "${packages[@]}"); then
     rm -rf "$tmp"
     die "building ${missing[*]} failed (see the Go errors above); Go $(go env GOVERSION), module hack/tools/$module"
   fi
   # (hack/tools/etcd's main package is named after its module path: etcd.)
   for name in "${missing[@]}"; do
-    [[ -x $tmp/$name ]] || {
+    [[ -x $tmp/$(output_of "$name") ]] || {
       rm -rf "$tmp"
-      die "go build did not produce $name"
+      die "go build did not produce $(output_of "$name")"
     }
-    mv -f "$tmp/$name" "$dest/$name" # a rename: readers never see half a binary
+    mv -f "$tmp/$(output_of "$name")" "$dest/$name" # a rename: readers never see half a binary
   done
   rm -rf "$tmp"
   log "built ${missing[*]} in $((SECONDS - start))s -> $dest"
@@ -238,6 +266,29 @@ build_schemas() {
   log "kubeconform schemas in $((SECONDS - start))s -> $dest"
 }
 
+# What the Argo CD binary needs beside it, from the Argo CD module it was built
+# from: the CRDs (manifests/crds/) and the repo-server's git-verify-wrapper.sh
+# and gpg-wrapper.sh (it runs them on every manifest generation).
+install_argocd_files() {
+  local dest module_dir tmp
+  dest=$TOOLS_DIR/$(dir_of argocd)
+  [[ -e $dest/.files-complete ]] && return 0
+  module_dir=$(cd "$SRC/argocd" && GO_TOOLCHAIN=$(toolchain_of argocd) go_env go mod download -json \
+    github.com/argoproj/argo-cd/v3 | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  [[ -d $module_dir/manifests/crds ]] || die "no manifests/crds in $module_dir"
+  tmp=$(mktemp -d "$TOOLS_DIR/.build-argocd-files.XXXXXX")
+  TMP_DIRS+=("$tmp")
+  mkdir -p "$tmp/crds" "$dest/bin"
+  cp "$module_dir"/manifests/crds/*.yaml "$tmp/crds/"
+  cp "$module_dir/hack/git-verify-wrapper.sh" "$module_dir/hack/gpg-wrapper.sh" "$tmp/"
+  chmod -R u+w,go+rX "$tmp" # the module cache is read-only
+  chmod +x "$tmp"/*.sh
+  rm -rf "$dest/crds"
+  mv -f "$tmp/crds" "$dest/crds"
+  mv -f "$tmp"/*.sh "$dest/bin/"
+  touch "$dest/.files-complete"
+}
+
 link_bin_dir() {
   local dir name tmp
   dir=$(bin_dir)
@@ -260,7 +311,7 @@ all_built() {
     resolve "$name"
     [[ -x $RESOLVED ]] || return 1
   done
-  [[ -e $(schema_dir)/.complete && -d $(bin_dir) ]]
+  [[ -e $(schema_dir)/.complete && -d $(bin_dir) && -e $TOOLS_DIR/$(dir_of argocd)/.files-complete ]]
 }
 
 build_all() {
@@ -273,11 +324,13 @@ build_all() {
     flock 9
   fi
   local start=$SECONDS
-  log "Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION -> $TOOLS_DIR"
+  log "Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION, Argo CD $ARGOCD_VERSION -> $TOOLS_DIR"
   build_module kubernetes kube-apiserver kubectl
   build_module etcd etcd
   build_module helm helm
   build_module kubeconform kubeconform
+  build_module argocd argocd argocd-health-test
+  install_argocd_files
   build_schemas
   link_bin_dir
   log "done in $((SECONDS - start))s"
@@ -289,7 +342,7 @@ case ${1:-} in
     ;;
   "")
     build_all
-    log "bin folder (kube-apiserver, etcd, kubectl, helm, kubeconform):"
+    log "bin folder (kube-apiserver, etcd, kubectl, helm, kubeconform, argocd, argocd-health-test):"
     bin_dir
     ;;
   --print-dir)
@@ -312,6 +365,14 @@ case ${1:-} in
       exit 3
     fi
     schema_dir
+    ;;
+  --print-argocd-files)
+    dir=$TOOLS_DIR/$(dir_of argocd)
+    if [[ ! -e $dir/.files-complete ]]; then
+      printf 'build-tools: Argo CD CRDs and wrapper scripts are not installed yet (%s); run hack/build-tools.sh\n' "$dir" >&2
+      exit 3
+    fi
+    echo "$dir"
     ;;
   --check)
     if ! all_built; then

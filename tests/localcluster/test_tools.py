@@ -80,6 +80,7 @@ def test_every_tool_is_an_executable(name: str) -> None:
         ("etcd", ["--version"], "etcd Version: 3."),
         ("helm", ["version", "--short"], "v4."),
         ("kubeconform", ["-v"], "v0."),
+        ("argocd", ["version", "--client", "--short"], "argocd: v3.6."),
     ],
 )
 def test_tool_reports_a_release_version(name: str, args: list[str], expected: str) -> None:

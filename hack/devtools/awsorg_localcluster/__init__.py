@@ -6,7 +6,7 @@ never shipped with the operator.
 """
 
 from .controlplane import ControlPlaneError, KubectlError, LocalControlPlane
-from .tools import TOOLS, ToolNotFoundError, kubeconform_schema_dir, tool_path
+from .tools import TOOLS, ToolNotFoundError, argocd_files_dir, kubeconform_schema_dir, tool_path
 
 __all__ = [
     "TOOLS",
@@ -14,6 +14,7 @@ __all__ = [
     "KubectlError",
     "LocalControlPlane",
     "ToolNotFoundError",
+    "argocd_files_dir",
     "kubeconform_schema_dir",
     "tool_path",
 ]

@@ -26,13 +26,22 @@ __all__ = [
     "ENVTEST_TOOLS",
     "TOOLS",
     "ToolNotFoundError",
+    "argocd_files_dir",
     "build_tools_script",
     "kubeconform_schema_dir",
     "tool_path",
 ]
 
 #: Binaries that hack/build-tools.sh provides.
-TOOLS = ("kube-apiserver", "etcd", "kubectl", "helm", "kubeconform")
+TOOLS = (
+    "kube-apiserver",
+    "etcd",
+    "kubectl",
+    "helm",
+    "kubeconform",
+    "argocd",
+    "argocd-health-test",
+)
 #: The ones an envtest ``KUBEBUILDER_ASSETS`` folder holds.
 ENVTEST_TOOLS = ("kube-apiserver", "etcd", "kubectl")
 
@@ -88,7 +97,7 @@ def _ask_script(*args: str) -> Path:
 
 def tool_path(name: str) -> Path:
     """Absolute path of a test binary: ``kube-apiserver``, ``etcd``, ``kubectl``,
-    ``helm`` or ``kubeconform``.
+    ``helm``, ``kubeconform``, ``argocd`` or ``argocd-health-test``.
 
     Raises :class:`ToolNotFoundError` if it is neither overridden by the
     environment nor built by hack/build-tools.sh.
@@ -104,6 +113,12 @@ def tool_path(name: str) -> Path:
         if name in ENVTEST_TOOLS or candidate.exists():
             return _executable(candidate, "KUBEBUILDER_ASSETS")
     return _executable(_ask_script("--print-path", name), "hack/build-tools.sh")
+
+
+def argocd_files_dir() -> Path:
+    """Folder with what the Argo CD binary needs beside it, from the module it was built
+    from: ``crds/*.yaml`` and ``bin/git-verify-wrapper.sh``, ``bin/gpg-wrapper.sh``."""
+    return _ask_script("--print-argocd-files")
 
 
 def kubeconform_schema_dir() -> Path:
