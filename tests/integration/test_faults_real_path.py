@@ -92,9 +92,10 @@ def test_assumed_role_credentials_are_refreshed_across_several_expiries(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", WORKLOADS)  # the operator's own identity
     control.configure(credential_lifetime_seconds=2)
     adopt(org, credentials={"roleARN": role})
-    deadline = time.monotonic() + 7  # a span to watch: three lifetimes and more
-    reconciles = 0
-    while time.monotonic() < deadline:
+    # At least six reconciles spanning three lifetimes and more, however loaded the machine:
+    # the span is what makes the credentials expire, so a slow reconcile only makes it longer.
+    started, reconciles = time.monotonic(), 0
+    while reconciles < 6 or time.monotonic() - started < 7:
         org.reconcile()
         reconciles += 1
         assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Synced")
@@ -102,7 +103,6 @@ def test_assumed_role_credentials_are_refreshed_across_several_expiries(
     assumed = [c for c in control.calls() if c["operation"] == "AssumeRole"]
     assert len(assumed) >= 3, "the credentials were not renewed"
     assert control.config()["expiredRequests"] == 0, "an expired token was sent"
-    assert reconciles >= 6
 
 
 def test_credentials_aws_calls_expired_are_built_anew(
