@@ -7,6 +7,7 @@ these tests prove, the chart's RBAC is enough for.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from awsorg_devstack import Operator, install_crd_and_rbac
+from awsorg_devstack import REPO, Operator, build_image, install_crd_and_rbac
 from awsorg_devstack import wait_for as devstack_wait_for
 from awsorg_devstack.stack import WaitTimeoutError
 from awsorg_emulator import (
@@ -35,6 +36,14 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
         return devstack_wait_for(what, check, timeout=timeout)
     except WaitTimeoutError as e:
         pytest.fail(str(e))
+
+
+@pytest.fixture(scope="session")
+def image() -> str:
+    """The operator's image, built once per session by hack/image.sh. A tag per checkout:
+    sessions of other checkouts on this machine build their own."""
+    checkout = hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
+    return build_image(f"localhost/awsorg-operator:e2e-{checkout}")
 
 
 @pytest.fixture(scope="session")

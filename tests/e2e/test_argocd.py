@@ -10,7 +10,8 @@ Deployment that Argo CD syncs from the chart never gets a pod and never becomes 
 operator's Application is judged by Synced (its health stays Progressing here, and the app of
 apps therefore never moves past sync wave -1; we prove that it holds wave 1 back, then apply
 the resources' Application as the chart renders it). The operator runs beside it as its pod
-would: with a token of the ServiceAccount Argo CD created and the chart's environment.
+would: from the image the synced Deployment names (run by podman with the chart's pod
+settings), with a token of the ServiceAccount Argo CD created and the chart's environment.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pytest
 import yaml
 
 from awsorg_argocd import ArgoCD, LocalGitRepo, render_helm_source
-from awsorg_devstack import NAMESPACE, REPO, Operator
+from awsorg_devstack import NAMESPACE, REPO, ContainerOperator
 from awsorg_emulator import WORKLOADS_ACCOUNT_ID, EmulatorControl, EmulatorProcess
 from awsorg_localcluster import LocalControlPlane
 from tests.e2e.conftest import AUDIT, MGMT, RESYNC_SECONDS, wait_for
@@ -41,15 +42,22 @@ CM_PATCH = REPO / "argocd" / "argocd-cm-patch.yaml"
 ORGANIZATION = "argocd/organizations/my-organization.yaml"
 NAME = "my-organization"
 REGIONS = ["us-east-1", "eu-west-1"]
-TEST_IMAGE = {"repository": "localhost/awsorg-operator", "tag": "e2e"}
 SYNC_TIMEOUT = 120.0  # generous: four other engineers' builds share the 2 cores
 
 
-def run_operator(kubeconfig: Path, endpoint_url: str, log_path: Path) -> Operator:
-    """The seam where the operator starts beside Argo CD. A process with the chart's
-    environment (awsorg_devstack.Operator); swap in the container runner (the image from
-    hack/image.sh, run with podman as the chart's pod) here."""
-    return Operator(
+def image_values(image: str) -> dict[str, str]:
+    """The chart's `image` values naming `image` (repository:tag)."""
+    repository, tag = image.rsplit(":", 1)
+    return {"repository": repository, "tag": tag}
+
+
+def run_operator(
+    image: str, kubeconfig: Path, endpoint_url: str, log_path: Path
+) -> ContainerOperator:
+    """The operator beside Argo CD, as the pod of the Deployment Argo CD synced would run:
+    its image, run by podman with the chart's pod settings and environment."""
+    return ContainerOperator(
+        image,
         kubeconfig,
         endpoint_url,
         log_path,
@@ -130,16 +138,18 @@ class GitOps:
         return found
 
 
-def _root_for(repo_url: str) -> dict[str, Any]:
+def _root_for(repo_url: str, image: str) -> dict[str, Any]:
     """The one edit docs/argocd.md asks for, in the one place it names."""
     root: dict[str, Any] = yaml.safe_load(ROOT_APP.read_text())
     root["spec"]["source"]["repoURL"] = repo_url
-    root["spec"]["source"]["helm"]["valuesObject"]["operator"]["image"] = TEST_IMAGE
+    root["spec"]["source"]["helm"]["valuesObject"]["operator"]["image"] = image_values(image)
     return root
 
 
 @pytest.fixture(scope="module")
-def gitops(tmp_path_factory: pytest.TempPathFactory, emulator: EmulatorProcess) -> Iterator[GitOps]:
+def gitops(
+    tmp_path_factory: pytest.TempPathFactory, emulator: EmulatorProcess, image: str
+) -> Iterator[GitOps]:
     work = tmp_path_factory.mktemp("argocd")
     emulator.control.reset(seed="existing-customer", maintenance_mode=False)
     with (
@@ -151,7 +161,7 @@ def gitops(tmp_path_factory: pytest.TempPathFactory, emulator: EmulatorProcess) 
         for path in ("charts/awsorg-operator", "argocd"):
             repo.copy_in(REPO / path, path)
         repo.commit_and_push("awsorg-operator and our organization")
-        root = _root_for(repo.url)
+        root = _root_for(repo.url, image)
         ops = GitOps(cluster, argocd, repo, emulator.control, root)
         try:
             yield ops
@@ -164,7 +174,9 @@ def gitops(tmp_path_factory: pytest.TempPathFactory, emulator: EmulatorProcess) 
 
 
 @pytest.fixture(scope="module")
-def operator_beside(gitops: GitOps, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+def operator_beside(
+    gitops: GitOps, tmp_path_factory: pytest.TempPathFactory, image: str
+) -> Iterator[ContainerOperator]:
     """The operator's Application synced (by the root); then the operator runs beside it with
     the ServiceAccount Argo CD created, and the resources' Application is applied."""
     ensure_root_synced_operator(gitops)
@@ -178,7 +190,7 @@ def operator_beside(gitops: GitOps, tmp_path_factory: pytest.TempPathFactory) ->
     assert account
     kubeconfig = gitops.cluster.kubeconfig_for_service_account(NAMESPACE, "awsorg-operator")
     log = tmp_path_factory.mktemp("operator") / "operator.log"
-    operator = run_operator(kubeconfig, gitops.control.endpoint_url, log)
+    operator = run_operator(image, kubeconfig, gitops.control.endpoint_url, log)
     operator.start()
     try:
         # The app of apps stays at wave -1 here (no kubelet): apply the resources'
@@ -202,16 +214,18 @@ def ensure_root_synced_operator(gitops: GitOps) -> dict[str, Any]:
     return gitops.wait_app("awsorg-operator")
 
 
-def test_root_syncs_the_operator_first_and_holds_the_resources_back(gitops: GitOps) -> None:
+def test_root_syncs_the_operator_first_and_holds_the_resources_back(
+    gitops: GitOps, image: str
+) -> None:
     operator_app = ensure_root_synced_operator(gitops)
     # What the root rendered from the one place: this repository, this revision, this image.
     source = operator_app["spec"]["source"]
     assert (source["repoURL"], source["targetRevision"]) == (gitops.repo.url, "main")
-    assert source["helm"]["valuesObject"]["image"] == TEST_IMAGE
+    assert source["helm"]["valuesObject"]["image"] == image_values(image)
     kinds = {r["kind"] for r in operator_app["status"]["resources"]}
     assert {"CustomResourceDefinition", "Deployment", "ServiceAccount", "ClusterRole"} <= kinds
     assert all(r["status"] == "Synced" for r in operator_app["status"]["resources"])
-    image = gitops.kubectl(
+    deployed = gitops.kubectl(
         "-n",
         NAMESPACE,
         "get",
@@ -220,7 +234,7 @@ def test_root_syncs_the_operator_first_and_holds_the_resources_back(gitops: GitO
         "-o",
         "jsonpath={.spec.template.spec.containers[0].image}",
     ).stdout
-    assert image == "localhost/awsorg-operator:e2e"
+    assert deployed == image
     # No kubelet here: the Deployment never becomes available, so the operator's Application
     # stays Progressing and the root holds sync wave 1 back, as it would on a real cluster
     # until the operator's pod is ready.
@@ -231,7 +245,7 @@ def test_root_syncs_the_operator_first_and_holds_the_resources_back(gitops: GitO
 
 
 def test_resources_sync_and_turn_healthy_through_the_shipped_health_check(
-    gitops: GitOps, operator_beside: Operator
+    gitops: GitOps, operator_beside: ContainerOperator
 ) -> None:
     app = gitops.wait_app("awsorg-resources", health="Healthy")
     health = gitops.wait_amoc_health("Healthy", "Reconciled: ")
@@ -241,7 +255,7 @@ def test_resources_sync_and_turn_healthy_through_the_shipped_health_check(
     assert gitops.app_state("awsorg-operator")[0] == "Synced"
 
 
-def test_nothing_stays_out_of_sync(gitops: GitOps, operator_beside: Operator) -> None:
+def test_nothing_stays_out_of_sync(gitops: GitOps, operator_beside: ContainerOperator) -> None:
     """The API server's defaults, the operator's finalizer and kopf's annotations do not
     make Git and the cluster differ: a hard refresh (no caches) still finds both Synced."""
     gitops.wait_app("awsorg-resources", health="Healthy")
@@ -258,7 +272,7 @@ def test_nothing_stays_out_of_sync(gitops: GitOps, operator_beside: Operator) ->
 
 
 def test_a_new_region_committed_to_git_reaches_aws(
-    gitops: GitOps, operator_beside: Operator
+    gitops: GitOps, operator_beside: ContainerOperator
 ) -> None:
     organization = gitops.organization()
     organization["spec"]["regions"] = [*REGIONS, "ap-southeast-2"]
@@ -269,7 +283,7 @@ def test_a_new_region_committed_to_git_reaches_aws(
 
 
 def test_an_admin_change_is_degraded_until_approved_in_git(
-    gitops: GitOps, operator_beside: Operator
+    gitops: GitOps, operator_beside: ContainerOperator
 ) -> None:
     organization = gitops.organization()
     organization["spec"]["delegatedAdminAccountID"] = WORKLOADS_ACCOUNT_ID
@@ -292,7 +306,7 @@ def test_an_admin_change_is_degraded_until_approved_in_git(
 
 
 def test_maintenance_mode_shows_degraded_with_the_operators_message(
-    gitops: GitOps, operator_beside: Operator
+    gitops: GitOps, operator_beside: ContainerOperator
 ) -> None:
     gitops.control.configure(maintenance_mode=True)
     organization = gitops.organization()
@@ -311,7 +325,9 @@ def test_maintenance_mode_shows_degraded_with_the_operators_message(
     gitops.wait_app("awsorg-resources", revision=revision, health="Healthy")
 
 
-def test_drift_under_observe_is_degraded(gitops: GitOps, operator_beside: Operator) -> None:
+def test_drift_under_observe_is_degraded(
+    gitops: GitOps, operator_beside: ContainerOperator
+) -> None:
     organization = gitops.organization()
     organization["spec"]["managementPolicy"] = "Observe"
     revision = gitops.commit(organization, "Observe only")

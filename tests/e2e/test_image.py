@@ -8,7 +8,6 @@ a pod gets it, and reaches the local control plane and the emulators with `--net
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from awsorg_devstack import REPO, ContainerOperator, build_image
+from awsorg_devstack import REPO, ContainerOperator
 from awsorg_devstack.container import RUNTIME_FLAGS, podman
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_localcluster import LocalControlPlane
@@ -31,13 +30,6 @@ pytestmark = pytest.mark.e2e
 NAME = "my-organization"
 UID = 65532  # the Dockerfile's USER and the chart's runAsUser
 STANDIN_BASE = "localhost/python-standin:3.11-bookworm"
-
-
-@pytest.fixture(scope="session")
-def image() -> str:
-    # A tag per worktree: sessions of other checkouts on this machine build their own.
-    worktree = hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
-    return build_image(f"localhost/awsorg-operator:e2e-{worktree}")
 
 
 @pytest.fixture
