@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from awsorg_devstack.bench import REGIONS as BENCH_REGIONS
 from awsorg_emulator import EmulatorControl
 from awsorg_emulator.schema import CallRecord
 from awsorg_operator.aws.concurrency import PER_IDENTITY
@@ -17,18 +18,7 @@ pytestmark = pytest.mark.integration
 
 ALLOW = {"awsorg.io/allow-admin-change": AUDIT}
 LATENCY = 0.3  # seconds per AWS call: far above the scheduling noise of a loaded machine
-TEN_REGIONS = [
-    "us-east-1",
-    "eu-west-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "eu-west-2",
-    "eu-central-1",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-northeast-1",
-]
+TEN_REGIONS = list(BENCH_REGIONS)  # the benchmark's ten
 
 
 def calls_of(control: EmulatorControl, operation: str) -> dict[str, CallRecord]:
