@@ -70,7 +70,7 @@ def test_a_network_failure_is_a_retried_failure_with_its_own_error(
     before = failed_calls(error)
 
     with pytest.raises(AwsCallError) as raised:
-        auditmanager.observe_region(clients.auditmanager("eu-west-1"), "eu-west-1")
+        auditmanager.account_status(clients.auditmanager("eu-west-1"))
 
     failure = raised.value.failure
     assert (failure.operation, failure.code) == ("GetAccountStatus", error), failure

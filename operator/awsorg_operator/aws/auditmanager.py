@@ -6,18 +6,10 @@ from typing import TYPE_CHECKING
 
 from awsorg_operator.aws.calls import call
 from awsorg_operator.failures import AwsCallError
-from awsorg_operator.state import AccountStatus, RegionView
+from awsorg_operator.state import AccountStatus
 
 if TYPE_CHECKING:
     from types_boto3_auditmanager import AuditManagerClient
-
-
-def observe_region(am: AuditManagerClient, region: str) -> RegionView:
-    """One Region, call after call (`AwsExternal` sends the two last reads together)."""
-    status = account_status(am)
-    if status is not AccountStatus.ACTIVE:
-        return RegionView(region=region, account_status=status)
-    return RegionView(region, status, admin_account_id=admin(am), kms_key=kms_key(am))
 
 
 def account_status(am: AuditManagerClient) -> AccountStatus:
