@@ -22,8 +22,8 @@ from awsorg_operator.actions import (
     UpdateKmsKey,
 )
 from awsorg_operator.external import Identity, attempt
-from awsorg_operator.failures import AwsCallError, AwsFailure, Retry, internal_failure
-from awsorg_operator.state import (
+from awsorg_operator.failures import CallError, CallFailure, Kind, Retry, unexpected
+from awsorg_operator.observed import (
     AccountStatus,
     Observed,
     Organization,
@@ -40,8 +40,8 @@ MAINTENANCE = (
     "Audit Manager for new accounts or in additional AWS Regions."
 )
 
-THROTTLED = AwsFailure("Any", "ThrottlingException", "Rate exceeded", "Throttled", Retry.SOON)
-DENIED = AwsFailure("Any", "AccessDeniedException", "not authorized", "AccessDenied", Retry.SLOWLY)
+THROTTLED = CallFailure("Any", "ThrottlingException", "Rate exceeded", Kind.THROTTLED)
+DENIED = CallFailure("Any", "AccessDeniedException", "not authorized", Kind.DENIED)
 
 
 @dataclass
@@ -64,7 +64,7 @@ class FakeAws:
     regions: dict[str, FakeRegion] = field(default_factory=dict)
     maintenance_mode: bool = True
     # (operation or "*", region or "*") -> failures to raise, first first
-    faults: dict[tuple[str, str], list[AwsFailure]] = field(default_factory=dict)
+    faults: dict[tuple[str, str], list[CallFailure]] = field(default_factory=dict)
     # operation -> an exception no AWS client would raise: a bug, or an undocumented answer
     bugs: dict[str, Exception] = field(default_factory=dict)
     # writes that land but whose answer never comes back (a read timeout after sending)
@@ -81,7 +81,7 @@ class FakeAws:
                 for r in ("us-east-1", "eu-west-1")
             }
 
-    def fail(self, failure: AwsFailure, operation: str = "*", region: str = "*", times: int = 1):  # type: ignore[no-untyped-def]
+    def fail(self, failure: CallFailure, operation: str = "*", region: str = "*", times: int = 1):  # type: ignore[no-untyped-def]
         self.faults.setdefault((operation, region), []).extend([failure] * times)
         return self
 
@@ -118,7 +118,7 @@ class FakeExternal:
             queue = self.aws.faults.get(key)
             if queue:
                 f = queue.pop(0)
-                raise AwsCallError(AwsFailure(operation, f.code, f.message, f.reason, f.retry))
+                raise CallError(CallFailure(operation, f.code, f.message, f.kind))
 
     def observe_org(self) -> OrgView:
         self._call("GetCallerIdentity")
@@ -158,10 +158,10 @@ class FakeExternal:
             self._call("GetSettings", name)
             self._call("GetOrganizationAdminAccount", name)
             return RegionView(name, seen.status, seen.admin, seen.kms_key)
-        except AwsCallError as e:
+        except CallError as e:
             return RegionFailure(name, e.failure)
         except Exception as e:  # as the real seam does: one Region's surprise stays there
-            return RegionFailure(name, internal_failure("GetAccountStatus", e))
+            return RegionFailure(name, unexpected("GetAccountStatus", e))
 
     def _seen(self, name: str) -> FakeRegion:
         stale = self.aws._before_write if self.aws._stale_left else None
@@ -170,16 +170,14 @@ class FakeExternal:
     def execute(self, action: Action) -> None:
         try:
             self._execute(action)
-        except AwsCallError as e:
-            raise AwsCallError(replace(e.failure, operation=action.operation)) from None
+        except CallError as e:
+            raise CallError(replace(e.failure, operation=action.operation)) from None
         if action.operation in self.aws.lost_answers:
             timeout = "Read timeout on endpoint URL"
-            failure = AwsFailure(
-                action.operation, "ReadTimeoutError", timeout, "AwsError", Retry.SOON
-            )
-            raise AwsCallError(failure)
+            failure = CallFailure(action.operation, "ReadTimeoutError", timeout, Kind.UNAVAILABLE)
+            raise CallError(failure)
 
-    def execute_all(self, actions: Sequence[Action]) -> list[AwsFailure | None]:
+    def execute_all(self, actions: Sequence[Action]) -> list[CallFailure | None]:
         # In memory there is no round trip to save: one after another, in order.
         return [attempt(action, self.execute) for action in actions]
 
@@ -219,7 +217,7 @@ class FakeExternal:
 
     def _register_admin(self, r: FakeRegion, account: str) -> None:
         if r.status is not AccountStatus.ACTIVE:
-            _refuse("AccessDeniedException", "Your account isn't registered", "AccessDenied")
+            _refuse("AccessDeniedException", "Your account isn't registered", Kind.DENIED)
         if r.admin not in (None, account):
             _refuse("ValidationException", f"Cannot change delegated Admin from {r.admin}")
         self._may_activate(r, account)
@@ -231,12 +229,9 @@ class FakeExternal:
         """Maintenance mode: no new accounts, no additional Regions."""
         if account in r.active or not self.aws.maintenance_mode or account in r.pre_cutoff:
             return
-        _refuse("ValidationException", MAINTENANCE, "MaintenanceMode")
+        _refuse("ValidationException", MAINTENANCE, Kind.MAINTENANCE_MODE)
 
 
-def _refuse(code: str, message: str, reason: str = "") -> None:
-    retry = Retry.SLOWLY if reason == "AccessDenied" else Retry.NEVER
-    reason = reason or (
-        "ConstraintViolation" if code.startswith("Constraint") else "ValidationFailed"
-    )
-    raise AwsCallError(AwsFailure("", code, message, reason, retry))
+def _refuse(code: str, message: str, kind: Kind | None = None) -> None:
+    kind = kind or (Kind.CONSTRAINT_VIOLATION if code.startswith("Constraint") else Kind.INVALID)
+    raise CallError(CallFailure("", code, message, kind))

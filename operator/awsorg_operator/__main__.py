@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import kopf
 from prometheus_client import start_http_server
 
-from awsorg_operator import handlers, plan_command
+from awsorg_operator.cli import command
+from awsorg_operator.kube import handlers
 from awsorg_operator.settings import LogFormat, parse
 
 _LOG_FORMATS = {
@@ -26,7 +27,7 @@ _LOG_FORMATS = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["plan"]:  # the operator's own arguments are all flags
-        return plan_command.main(args[1:])
+        return command.main(args[1:])
     settings = parse(args)
     kopf.configure(verbose=settings.verbose, log_format=_LOG_FORMATS[settings.log_format])
     # botocore logs credentials-adjacent details at DEBUG; keep it at INFO even with -v.

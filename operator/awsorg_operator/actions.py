@@ -7,6 +7,7 @@ Pure data: the plan builds them, the AWS side executes them, status shows them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -68,7 +69,7 @@ Action = (
 )
 
 
-def account_of(action: Action) -> str | None:
+def _account_of(action: Action) -> str | None:
     match action:
         case RegisterAccount():
             return action.admin_account_id
@@ -77,17 +78,37 @@ def account_of(action: Action) -> str | None:
     return None
 
 
-def kms_key_of(action: Action) -> str | None:
+def _kms_key_of(action: Action) -> str | None:
     match action:
         case RegisterAccount() | UpdateKmsKey():
             return action.kms_key
     return None
 
 
-def key(action: Action) -> str:
-    """What the action does, without why: two plans that would send the same call agree."""
-    parts = (action.operation, action.region, account_of(action), kms_key_of(action))
-    return "/".join(p or "-" for p in parts)
+# What an action does, without why: the fields that make its key.
+KEY_FIELDS = ("operation", "region", "accountID", "kmsKey")
+
+
+def fields(action: Action) -> dict[str, str | None]:
+    """An action as data, named as in `status.plannedActions`: for status, the plan command's
+    output and the log lines alike."""
+    return {
+        "operation": action.operation,
+        "region": action.region,
+        "accountID": _account_of(action),
+        "kmsKey": _kms_key_of(action),
+        "why": action.why,
+    }
+
+
+def key(data: Mapping[str, object]) -> str:
+    """An action's fields (or a planned action's, dumped by alias) without why: two plans that
+    would send the same call have the same key."""
+    return "/".join(str(data.get(name) or "-") for name in KEY_FIELDS)
+
+
+def key_of(action: Action) -> str:
+    return key(fields(action))
 
 
 def registers_admin(action: Action) -> bool:

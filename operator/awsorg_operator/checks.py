@@ -7,8 +7,8 @@ Who owns the organization is `ownership.py`'s.
 from __future__ import annotations
 
 from awsorg_operator.external import Reader
+from awsorg_operator.observed import OrgView
 from awsorg_operator.resource import Resource, Stop
-from awsorg_operator.state import OrgView
 
 
 def preflight(res: Resource, org: OrgView) -> Stop | None:

@@ -2,8 +2,8 @@
 `ExternalConnecter`/`ExternalClient`): connect as an identity, observe into the typed
 snapshot, execute one action.
 
-The real implementation is `aws/external.py`; the unit tests use an in-memory fake that passes
-the same contract tests (`tests/contract/`). Both raise `AwsCallError` for a failed call.
+The real implementation is `aws/connector.py`; the unit tests use an in-memory fake that passes
+the same contract tests (`tests/contract/`). Both raise `CallError` for a failed call.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from awsorg_operator.actions import Action
-from awsorg_operator.failures import AwsCallError, AwsFailure, internal_failure
-from awsorg_operator.state import Observed, OrgView
+from awsorg_operator.failures import CallError, CallFailure, unexpected
+from awsorg_operator.observed import Observed, OrgView
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class External(Reader, Protocol):
         deregistered."""
         ...
 
-    def execute_all(self, actions: Sequence[Action]) -> list[AwsFailure | None]:
+    def execute_all(self, actions: Sequence[Action]) -> list[CallFailure | None]:
         """Writes that do not depend on each other (at most one per Region), sent together;
         the failure of each, or None, in the same order. One failing stops no other."""
         ...
@@ -62,13 +62,13 @@ class Connector(Protocol):
     def connect(self, identity: Identity) -> External: ...
 
 
-def attempt(action: Action, execute: Callable[[Action], None]) -> AwsFailure | None:
+def attempt(action: Action, execute: Callable[[Action], None]) -> CallFailure | None:
     """Send one write; its failure as data, so that one Region's failure stops no other."""
     try:
         execute(action)
-    except AwsCallError as e:
+    except CallError as e:
         return e.failure
     except Exception as e:
         log.exception("%s failed unexpectedly", action.operation)
-        return internal_failure(action.operation, e)
+        return unexpected(action.operation, e)
     return None

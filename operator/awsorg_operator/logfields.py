@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awsorg_operator.actions import Action, account_of, kms_key_of
+from awsorg_operator.actions import Action, fields
 from awsorg_operator.api import Status
-from awsorg_operator.failures import AwsFailure
-from awsorg_operator.state import OrgView
+from awsorg_operator.conditions import reason
+from awsorg_operator.failures import CallFailure
+from awsorg_operator.observed import OrgView
 
 # str for a single value, a list where one line concerns several Regions; None: not known.
 Fields = dict[str, str | list[str] | None]
@@ -22,20 +23,21 @@ AWS_CHANGE = "AwsChange"
 CONDITION_CHANGE = "ConditionChange"
 
 
-def aws_change(resource: str, org: OrgView, action: Action, failure: AwsFailure | None) -> Fields:
+def aws_change(resource: str, org: OrgView, action: Action, failure: CallFailure | None) -> Fields:
     """One AWS write, sent: `account` is the account that made the call (the organization's
     management account), `adminAccount` the delegated administrator the write names."""
+    sent = fields(action)
     return {
         "event": AWS_CHANGE,
         "resource": resource,
         "organization": org.organization.id,
         "account": org.caller_account_id,
-        "region": action.region,
-        "operation": action.operation,
-        "adminAccount": account_of(action),
-        "kmsKey": kms_key_of(action),
+        "region": sent["region"],
+        "operation": sent["operation"],
+        "adminAccount": sent["accountID"],
+        "kmsKey": sent["kmsKey"],
         "outcome": failure.code if failure else "ok",
-        "reason": failure.reason if failure else None,
+        "reason": reason(failure) if failure else None,
     }
 
 

@@ -2,7 +2,7 @@
 
 The per-resource gauges (`awsorg_resource_*`) say which organization is unhealthy and since
 when. Their cardinality is bounded: one series per resource and condition status, reason or
-planned state, never per AWS message. `resource_metrics.py` sets them from the handler
+planned state, never per AWS message. `kube/resource_metrics.py` sets them from the handler
 side after each reconcile (the reconcile and the report stay pure) and removes them when the
 resource's deletion is done; this module stays free of the API model, since the AWS side
 counts its calls here.

@@ -1,7 +1,7 @@
 """Who owns an AWS organization: the first resource to claim it, for as long as it exists.
 
 A claim is recorded outside any one resource, where every replica and restart sees it: a
-Kubernetes Lease per organization in the operator's namespace (`kube_leases.py`), held by
+Kubernetes Lease per organization in the operator's namespace (`kube/leases.py`), held by
 the owning resource's UID and name. A resource never takes an organization from a holder that
 still exists, whatever their creation times or names; it takes over only when the holder
 released it (deleted) or is gone. Two claims at the same moment are settled by the API
@@ -18,7 +18,7 @@ from typing import Protocol
 
 from awsorg_operator.resource import Claim, Event, Resource, Stop
 
-LEASE_PREFIX = "awsorg-auditmanager-"
+CONFLICT = "Conflict"  # the reason of the Stop when another resource holds the organization
 
 
 @dataclass(frozen=True)
@@ -43,29 +43,26 @@ class Leases(Protocol):
     def replace(self, org_id: str, lease: Lease, holder: Holder | None) -> bool: ...
 
 
-@dataclass(frozen=True)
-class Verdict:
-    stop: Stop | None = None  # Conflict: another resource holds it
-    events: tuple[Event, ...] = ()
-
-
-def claim(leases: Leases, res: Resource, org_id: str, claims: Iterable[Claim]) -> Verdict:
-    """Claim the organization for `res`, or say who holds it."""
+def claim(
+    leases: Leases, res: Resource, org_id: str, claims: Iterable[Claim]
+) -> Stop | Event | None:
+    """Claim the organization for `res`: an Event when it claims it now, None when it held it
+    already, a Stop (`CONFLICT`) naming the resource that holds it."""
     me = Holder(res.uid, res.name)
     alive = list(claims)
     for _ in range(3):  # a lost race means someone else wrote: read again
         lease = leases.get(org_id)
         if lease is None:
             if leases.create(org_id, me):
-                return Verdict(events=(_claimed(org_id),))
+                return _claimed(org_id)
             continue
         held = lease.holder
         if held is not None and held.uid == me.uid:
-            return Verdict()
+            return None
         if held is not None and _exists(held, me, alive):
-            return Verdict(stop=_conflict(org_id, held))
+            return _conflict(org_id, held)
         if leases.replace(org_id, lease, me):
-            return Verdict(events=(_taken_over(org_id, held, lease.previous, me),))
+            return _taken_over(org_id, held, lease.previous, me)
     raise RuntimeError(f"the Lease of organization {org_id} kept changing; trying again")
 
 
@@ -90,7 +87,7 @@ def _exists(held: Holder, me: Holder, alive: list[Claim]) -> bool:
 
 def _conflict(org_id: str, held: Holder) -> Stop:
     return Stop(
-        "Conflict",
+        CONFLICT,
         f"organization {org_id} is managed by AuditManagerOrgConfig {held.name!r}, which "
         "claimed it first; this resource makes no AWS changes. To hand it over, delete "
         f"{held.name!r} (with deletionPolicy Retain to leave AWS as it is): this resource "

@@ -1,6 +1,7 @@
 """The plan: a pure function from what is wanted and what AWS has to the calls that close the gap.
 
 No I/O here, and nothing about boto3 or Kubernetes: `tests/unit/test_plan.py` covers it all.
+How the actions are sent, step by step, is the reconciler's (`reconciler.steps`).
 The order of the actions is the order AWS requires:
   1. trusted access through Organizations, only when no Audit Manager call enables it for us
      (AWS recommends Audit Manager's path, which does the service's own set-up too);
@@ -23,7 +24,7 @@ from awsorg_operator.actions import (
     UpdateKmsKey,
 )
 from awsorg_operator.api import ALLOW_ADMIN_CHANGE_ANNOTATION
-from awsorg_operator.state import AccountStatus, Observed, RegionView
+from awsorg_operator.observed import AccountStatus, Observed, RegionView
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,14 @@ class Plan:
     @property
     def converged(self) -> bool:
         return not (self.actions or self.blockers or self.pending)
+
+    def differences(self) -> list[str]:
+        """What differs from the spec, as a person would say it."""
+        return [a.why for a in self.actions] + [b.message for b in self.blockers]
+
+    def activating(self) -> list[str]:
+        """The Regions AWS is still activating, as a person would say it."""
+        return [f"{region}: Audit Manager is PENDING_ACTIVATION" for region in self.pending]
 
 
 def plan(desired: Desired, observed: Observed) -> Plan:
@@ -232,26 +241,3 @@ def _admin_removal_message(region: str, have: str) -> str:
         f"{region}: disabling trusted access first deregisters the delegated administrator "
         f"{have}. " + _removal_risk(have)
     )
-
-
-def steps(actions: tuple[Action, ...]) -> list[tuple[Action, ...]]:
-    """The plan's actions as steps to send one after another; the actions of one step go
-    together. An organization-wide action (trusted access) is a step of its own, at its place
-    in the order; between two of them, the k-th action of every Region forms step k, so each
-    Region keeps its own order (deregistration before registration) while Regions, which do
-    not depend on each other, proceed side by side."""
-    out: list[tuple[Action, ...]] = []
-    block: dict[str, list[Action]] = {}
-    for action in actions:
-        if action.region is None:
-            out += _waves(block)
-            block = {}
-            out.append((action,))
-        else:
-            block.setdefault(action.region, []).append(action)
-    return out + _waves(block)
-
-
-def _waves(by_region: Mapping[str, list[Action]]) -> list[tuple[Action, ...]]:
-    depth = max((len(chain) for chain in by_region.values()), default=0)
-    return [tuple(chain[k] for chain in by_region.values() if k < len(chain)) for k in range(depth)]

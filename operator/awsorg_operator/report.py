@@ -1,5 +1,6 @@
-"""The report: a pure function from what a reconcile saw and did to the status it writes, the
-Events it posts and when to try again. Reached on every path, also when a step failed.
+"""The report: a pure function from what a reconcile saw (`Survey`) and did (`Acted`) to the
+status it writes, the Events it posts and when to try again. Reached on every path, also when a
+step failed; the status of a spec that does not parse is the report's too (`invalid_spec`).
 
 Ready says whether AWS matches the spec: True when it does, False when it is known to differ
 or cannot converge without a person, Unknown when AWS could not be read. Synced says whether
@@ -9,10 +10,10 @@ the last reconcile could talk to AWS: False with the failure's reason when a cal
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from awsorg_operator.actions import Action, describe, key
+from awsorg_operator import clock
+from awsorg_operator.actions import describe
 from awsorg_operator.api import (
     Condition,
     ConditionStatus,
@@ -22,122 +23,83 @@ from awsorg_operator.api import (
     Status,
     TrustedAccess,
 )
-from awsorg_operator.conditions import READY, SYNCED, set_condition
-from awsorg_operator.failures import AwsFailure, Retry
-from awsorg_operator.plan import Desired, Plan
-from awsorg_operator.resource import Event, Outcome, Resource, Stop
-from awsorg_operator.state import Observed, OrgView, RegionView
-from awsorg_operator.writes import entry, entry_key, refused, rfc3339
+from awsorg_operator.conditions import READY, SYNCED, reason, set_condition
+from awsorg_operator.failures import CallFailure, Retry
+from awsorg_operator.journal import Acted, planned
+from awsorg_operator.observed import RegionView
+from awsorg_operator.resource import Event, Outcome, Resource
+from awsorg_operator.survey import Survey
 
 _Cond = tuple[ConditionStatus, str, str]  # status, reason, message
+_Failures = list[tuple[str | None, CallFailure]]  # by Region; None: the organization
 
 
-@dataclass(frozen=True)
-class Result:
-    """What one reconcile saw and did, whichever step it got to."""
-
-    org: OrgView | None = None
-    observed: Observed | None = None  # the latest observation
-    stop: Stop | None = None
-    plan: Plan = field(default_factory=Plan)  # planned from the latest observation
-    drift: tuple[str, ...] = ()  # differences found although this generation was Ready
-    done: tuple[Action, ...] = ()
-    failed: tuple[tuple[Action, AwsFailure], ...] = ()
-    held: tuple[PlannedAction, ...] = ()  # remembered as in flight or refused: not sent
-    error: AwsFailure | None = None  # the reconcile could not go on
-    released: bool = False  # deletion: AWS is as the deletionPolicy wants
-    notices: tuple[Event, ...] = ()
-
-    def failures(self) -> list[tuple[str | None, AwsFailure]]:
-        """Every call that failed in this reconcile, by Region (None: organization)."""
-        reads = self.observed.region_failures() if self.observed else []
-        return (
-            ([(None, self.error)] if self.error else [])
-            + [(r.region, r.failure) for r in reads]
-            + [(a.region, f) for a, f in self.failed]
-        )
-
-
-def drift(res: Resource, first: Plan) -> tuple[str, ...]:
-    """AWS differs although this generation was Ready: someone changed it outside Kubernetes."""
-    prev = res.status.condition(READY)
-    was_ready = (
-        prev is not None
-        and prev.status == "True"
-        and res.status.observed_generation == res.generation
-    )
-    if not was_ready or first.converged:
-        return ()
-    return tuple([a.why for a in first.actions] + [b.message for b in first.blockers])
-
-
-def report(res: Resource, desired: Desired, r: Result, now: datetime, deleting: bool) -> Outcome:
-    stamp = rfc3339(now)
-    planned = _planned(res, r, stamp)
-    ready, synced, retry = _ready(res, desired, r, planned), _synced(r), _retry(res, r, planned)
-    if deleting:
+def report(s: Survey, acted: Acted, now: datetime) -> Outcome:
+    res, stamp = s.res, clock.rfc3339(now)
+    remembered = planned(s, acted, stamp)
+    failures = s.failures() + [(a.region, f) for a, f in acted.failed]
+    ready = _ready(s, acted, remembered, failures)
+    synced, retry = _synced(s, failures), _retry(s, remembered, failures)
+    if s.deleting:
         ready = (
             "False",
             "Deleting",
             "AWS is as deletionPolicy wants; the finalizer goes"
-            if r.released
+            if acted.released
             else f"deletion waits: {ready[2]}",
         )
         # An unfinished deletion keeps trying, slowly, until AWS lets it finish or a person
         # sets deletionPolicy Retain.
-        retry = None if r.released else (retry or Retry.SLOWLY)
-    prev = res.status.conditions
-    conditions = tuple(
-        set_condition(prev, type_, status, reason, message, res.generation, stamp)
-        for type_, (status, reason, message) in ((READY, ready), (SYNCED, synced))
-    )
-    events = _events(res, r)
+        retry = None if acted.released else (retry or Retry.SLOWLY)
+    conditions = _conditions(res, ((READY, ready), (SYNCED, synced)), stamp)
+    events = _events(s, acted)
     events += _warnings(res, (ready, synced), {e.reason for e in events})
-    return Outcome(_status(res, desired, r, conditions, planned), events, retry)
+    return Outcome(_status(s, conditions, remembered, failures), events, retry)
 
 
-def _planned(res: Resource, r: Result, stamp: str) -> tuple[PlannedAction, ...]:
-    """What the operator would do and did not (yet): for a person, and for the next reconcile."""
-    if r.observed is None:
-        return res.status.planned_actions  # AWS unread: keep what is remembered
-    previous = {(entry_key(e), e.state): e.since for e in res.status.planned_actions}
-    # Sent and maybe landed: treated as done, so a lagging read cannot duplicate it.
-    done = {key(a) for a in r.done} | {key(a) for a, f in r.failed if f.maybe_applied}
-    refusals = {key(a): f for a, f in r.failed if f.retry is Retry.NEVER}
-    held = {entry_key(e): e for e in r.held}
-    aws_state = r.observed.fingerprint()
-
-    def since(a: Action, state: PlannedState) -> str:
-        return previous.get((key(a), state), stamp)
-
-    out: list[PlannedAction] = []
-    for a in r.plan.actions:
-        k = key(a)
-        if not res.manages:
-            out.append(entry(a, PlannedState.NOT_APPLIED, since(a, PlannedState.NOT_APPLIED)))
-        elif k in done:
-            out.append(entry(a, PlannedState.IN_FLIGHT, stamp))
-        elif k in refusals:
-            out.append(refused(a, refusals[k], res.generation, aws_state, stamp))
-        elif k in held:
-            out.append(held[k])
-    state = PlannedState.NOT_APPLIED if not res.manages else PlannedState.AWAITING_APPROVAL
-    out += [entry(a, state, since(a, state)) for b in r.plan.blockers for a in b.would]
-    return tuple(out)
+def invalid_spec(previous: Status, generation: int, message: str, now: datetime) -> Outcome:
+    """A spec that does not parse: Ready and Synced False, a Warning once, no retry; the rest of
+    status stays as it was. The CRD's schema refuses such a spec before it is stored; this
+    guards objects stored before a schema change."""
+    bad: _Cond = ("False", "InvalidSpec", message)
+    stamp = clock.rfc3339(now)
+    conditions = tuple(
+        set_condition(previous.conditions, t, *bad, generation, stamp) for t in (READY, SYNCED)
+    )
+    old = previous.condition(READY)
+    fresh = old is None or old.message != message  # once, not at every re-check
+    events = [Event("Warning", "InvalidSpec", message)] if fresh else []
+    status = previous.model_copy(
+        update={"observed_generation": generation, "conditions": conditions}
+    )
+    return Outcome(status, events, None)
 
 
-def _ready(res: Resource, desired: Desired, r: Result, planned: Sequence[PlannedAction]) -> _Cond:
-    p = r.plan
-    if r.stop:
-        return ("False", r.stop.reason, r.stop.message)
-    if r.error:
-        return ("Unknown", r.error.reason, f"the reconcile could not finish: {r.error.describe()}")
-    refusals = [e for e in planned if e.state is PlannedState.REFUSED]
+def _conditions(
+    res: Resource, conds: Iterable[tuple[str, _Cond]], stamp: str
+) -> tuple[Condition, ...]:
+    prev = res.status.conditions
+    return tuple(
+        set_condition(prev, type_, status, why, message, res.generation, stamp)
+        for type_, (status, why, message) in conds
+    )
+
+
+def _ready(
+    s: Survey, acted: Acted, remembered: Sequence[PlannedAction], failures: _Failures
+) -> _Cond:
+    p = s.plan
+    if s.stop:
+        return ("False", s.stop.reason, s.stop.message)
+    if s.error:
+        why = f"the reconcile could not finish: {s.error.describe()}"
+        return ("Unknown", reason(s.error), why)
+    refusals = [e for e in remembered if e.state is PlannedState.REFUSED]
     if refusals:
         return ("False", refusals[0].reason or "AwsRefused", _refusal_messages(refusals))
-    if not res.manages and (p.actions or p.blockers):
+    if not s.res.manages and (p.actions or p.blockers):
         # Under Observe a blocker's way out (the annotation) changes nothing: it is drift.
-        diffs = "; ".join([a.why for a in p.actions] + [b.message for b in p.blockers])
+        diffs = "; ".join(p.differences())
         return (
             "False",
             "Drifted",
@@ -146,91 +108,93 @@ def _ready(res: Resource, desired: Desired, r: Result, planned: Sequence[Planned
     blockers = [b for b in p.blockers if b.reason != "Pending"]
     if blockers:
         return ("False", blockers[0].reason, "; ".join(b.message for b in blockers))
-    if r.failed:
-        return ("False", r.failed[0][1].reason, _messages((a.region, f) for a, f in r.failed))
+    if acted.failed:
+        writes = [(a.region, f) for a, f in acted.failed]
+        return ("False", reason(writes[0][1]), _messages(writes))
     if p.actions or p.pending:
-        waiting = [a.why for a in p.actions] + [f"{x}: PENDING_ACTIVATION" for x in p.pending]
-        return ("False", "Pending", "waiting for AWS: " + "; ".join(waiting))
-    failures = r.failures()
+        # Only a "Pending" blocker is left, and it never comes with actions or pending Regions.
+        return (
+            "False",
+            "Pending",
+            "waiting for AWS: " + "; ".join(p.differences() + p.activating()),
+        )
     if failures:
-        return ("Unknown", failures[0][1].reason, "could not read AWS: " + _messages(failures))
+        return ("Unknown", reason(failures[0][1]), "could not read AWS: " + _messages(failures))
     if p.blockers:  # waiting to read every Region before disabling trusted access
         return ("Unknown", "Pending", p.blockers[0].message)
-    return ("True", "Reconciled", f"AWS matches the spec in {', '.join(desired.regions)}")
+    return ("True", "Reconciled", f"AWS matches the spec in {', '.join(s.desired.regions)}")
 
 
-def _synced(r: Result) -> _Cond:
-    if r.stop:
-        return ("False", r.stop.reason, r.stop.message)
-    failures = r.failures()
+def _synced(s: Survey, failures: _Failures) -> _Cond:
+    if s.stop:
+        return ("False", s.stop.reason, s.stop.message)
     if failures:
-        return ("False", failures[0][1].reason, _messages(failures))
+        return ("False", reason(failures[0][1]), _messages(failures))
     return ("True", "Reconciled", "AWS answered every call")
 
 
-def _retry(res: Resource, r: Result, planned: Sequence[PlannedAction]) -> Retry | None:
-    kinds = {f.retry for _, f in r.failures()}
+def _retry(s: Survey, remembered: Sequence[PlannedAction], failures: _Failures) -> Retry | None:
+    kinds = {f.retry for _, f in failures}
     for kind in (Retry.SOON, Retry.SLOWLY):
         if kind in kinds:
             return kind
-    if kinds:
-        return None  # refused for good: until the spec or AWS changes, or the next re-check
-    if r.stop:
-        return r.stop.retry
+    if kinds or s.stop:
+        # Refused for good, or stopped by a check: until the spec or AWS changes, or the next
+        # re-check.
+        return None
     # AWS is catching up with what was sent, or activating, or a Region could not be read
     # for a passing reason: look again soon.
-    in_flight = any(e.state is PlannedState.IN_FLIGHT for e in planned)
-    waiting = any(b.reason == "Pending" for b in r.plan.blockers)
-    return Retry.SOON if in_flight or r.plan.pending or waiting else None
+    in_flight = any(e.state is PlannedState.IN_FLIGHT for e in remembered)
+    waiting = any(b.reason == "Pending" for b in s.plan.blockers)
+    return Retry.SOON if in_flight or s.plan.pending or waiting else None
 
 
-def _events(res: Resource, r: Result) -> list[Event]:
-    events = list(r.notices)
-    events += [Event("Normal", a.operation, describe(a)) for a in r.done]
+def _events(s: Survey, acted: Acted) -> list[Event]:
+    events = list(s.notices)
+    events += [Event("Normal", a.operation, describe(a)) for a in acted.done]
     # A refusal for good is posted once: the next reconciles hold the write, quietly.
     events += [
-        Event("Warning", f.reason, f"{a.why}: {f.describe()}")
-        for a, f in r.failed
+        Event("Warning", reason(f), f"{a.why}: {f.describe()}")
+        for a, f in acted.failed
         if f.retry is Retry.NEVER
     ]
-    events += [Event("Warning", "Drifted", f"AWS changed outside Kubernetes: {d}") for d in r.drift]
+    events += [Event("Warning", "Drifted", f"AWS changed outside Kubernetes: {d}") for d in s.drift]
     return events
 
 
 def _warnings(res: Resource, conds: Iterable[_Cond], posted: set[str]) -> list[Event]:
     """A Warning when a condition turns bad for a new reason: once, not at every re-check."""
     out = []
-    for type_, (status, reason, message) in zip((READY, SYNCED), conds, strict=True):
+    for type_, (status, why, message) in zip((READY, SYNCED), conds, strict=True):
         old = res.status.condition(type_)
-        fresh = old is None or old.status == "True" or old.reason != reason
-        quiet = reason in ("Pending", "Deleting", "Reconciled") or reason in posted
+        fresh = old is None or old.status == "True" or old.reason != why
+        quiet = why in ("Pending", "Deleting", "Reconciled") or why in posted
         if status != "True" and fresh and not quiet:
-            out.append(Event("Warning", reason, message))
-            posted.add(reason)
+            out.append(Event("Warning", why, message))
+            posted.add(why)
     return out
 
 
 def _status(
-    res: Resource,
-    desired: Desired,
-    r: Result,
+    s: Survey,
     conditions: tuple[Condition, ...],
-    planned: tuple[PlannedAction, ...],
+    remembered: tuple[PlannedAction, ...],
+    failures: _Failures,
 ) -> Status:
-    prev, observed = res.status, r.observed
-    org = r.org.organization if r.org else None
+    prev, observed = s.res.status, s.observed
+    org = s.org.organization if s.org else None
     if observed is None:
         trusted, admin, regions = prev.trusted_access, prev.delegated_admin_account_id, prev.regions
     else:
         trusted = TrustedAccess.ENABLED if observed.trusted_access else TrustedAccess.DISABLED
-        regions = _region_status(desired.regions, observed, r, planned)
+        regions = _region_status(s, remembered, failures)
         admins = {x.delegated_admin_account_id for x in regions if x.account_status}
         admin = next(iter(admins)) if len(admins) == 1 else None
     # Kept once known: the OrganizationMismatch check compares against it, so the organization
     # that mismatching credentials reach must never overwrite it.
     same_org = org is not None and prev.organization_id in (None, org.id)
     return Status(
-        observed_generation=res.generation,
+        observed_generation=s.res.generation,
         organization_id=org.id if org and same_org else prev.organization_id,
         management_account_id=(
             org.management_account_id if org and same_org else prev.management_account_id
@@ -238,21 +202,22 @@ def _status(
         trusted_access=trusted,
         delegated_admin_account_id=admin,
         regions=regions,
-        planned_actions=planned,
-        planned_action_count=len(planned),
+        planned_actions=remembered,
+        planned_action_count=len(remembered),
         conditions=conditions,
     )
 
 
 def _region_status(
-    regions: Iterable[str], observed: Observed, r: Result, planned: Sequence[PlannedAction]
+    s: Survey, remembered: Sequence[PlannedAction], failures: _Failures
 ) -> tuple[RegionStatus, ...]:
-    messages: dict[str | None, str] = {b.region: b.message for b in r.plan.blockers}
-    messages |= {e.region: f"{e.operation}: {e.message}" for e in planned if e.message}
-    messages |= {region: f.describe() for region, f in r.failures()}
+    assert s.observed is not None
+    messages: dict[str | None, str] = {b.region: b.message for b in s.plan.blockers}
+    messages |= {e.region: f"{e.operation}: {e.message}" for e in remembered if e.message}
+    messages |= {region: f.describe() for region, f in failures}
     out = []
-    for region in regions:
-        view = observed.regions.get(region)
+    for region in s.desired.regions:
+        view = s.observed.regions.get(region)
         if isinstance(view, RegionView):
             out.append(
                 RegionStatus(
@@ -268,7 +233,7 @@ def _region_status(
     return tuple(out)
 
 
-def _messages(failures: Iterable[tuple[str | None, AwsFailure]]) -> str:
+def _messages(failures: Iterable[tuple[str | None, CallFailure]]) -> str:
     return "; ".join(f"{region or 'organization'}: {f.describe()}" for region, f in failures)
 
 

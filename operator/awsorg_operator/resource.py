@@ -1,19 +1,28 @@
-"""What a reconcile reads from Kubernetes and what it hands back: plain values, no kopf."""
+"""What a reconcile reads from Kubernetes and what it hands back: plain values, no kopf.
+
+`from_manifest` is the one way from a Kubernetes object (as kopf hands it, or as a YAML file
+holds it) to a `Resource`: the operator and `awsorg-operator plan` read resources alike.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from awsorg_operator.api import (
     ALLOW_ADMIN_CHANGE_ANNOTATION,
     ManagementPolicy,
     Spec,
     Status,
+    TrustedAccess,
 )
+from awsorg_operator.external import Identity
 from awsorg_operator.failures import Retry
+from awsorg_operator.plan import Desired
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
@@ -40,6 +49,22 @@ class Resource:
     def manages(self) -> bool:
         return self.spec.management_policy is ManagementPolicy.MANAGE
 
+    @property
+    def identity(self) -> Identity:
+        """Whose credentials reach AWS for this resource."""
+        creds = self.spec.credentials
+        return Identity(creds.role_arn, creds.external_id) if creds else Identity()
+
+    def desired(self, default_region: str) -> Desired:
+        """What the spec asks of AWS, as the plan reads it."""
+        return Desired(
+            trusted_access=self.spec.trusted_access is TrustedAccess.ENABLED,
+            admin_account_id=self.spec.delegated_admin_account_id,
+            regions=self.spec.effective_regions(default_region),
+            kms_keys=self.spec.effective_kms_keys(default_region),
+            approved_removal=self.approved_removal,
+        )
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -64,13 +89,51 @@ class Stop:
 
     reason: str
     message: str
-    retry: Retry | None = None
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What the report hands back to Kubernetes: the status to write, the Events to post."""
+
     status: Status
     events: list[Event]
     # None: done until something changes or the next re-check. For a deletion, None also
     # means the finalizer may go.
     retry: Retry | None
+
+
+def from_manifest(obj: Mapping[str, Any]) -> Resource:
+    """A Kubernetes object as a `Resource`; raises pydantic's ValidationError for a spec that
+    does not parse (the API server refuses one, but an old stored object or a file may not)."""
+    meta = obj.get("metadata") or {}
+    return Resource(
+        name=str(meta.get("name") or ""),
+        uid=str(meta.get("uid") or ""),
+        generation=int(meta.get("generation") or 0),
+        created=str(meta.get("creationTimestamp") or ""),
+        spec=Spec.model_validate(dict(obj.get("spec") or {})),
+        annotations={str(k): str(v) for k, v in (meta.get("annotations") or {}).items()},
+        status=read_status(obj.get("status") or {}),
+    )
+
+
+def claim_of(obj: Mapping[str, Any]) -> Claim:
+    """Another resource's claim, from its object: what the kopf index keeps."""
+    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    org = status.get("organizationID")
+    return Claim(
+        name=str(meta.get("name") or ""),
+        uid=str(meta.get("uid") or ""),
+        created=str(meta.get("creationTimestamp") or ""),
+        organization_id=org if isinstance(org, str) else None,
+    )
+
+
+def read_status(raw: Mapping[str, Any]) -> Status:
+    try:
+        return Status.model_validate(dict(raw))
+    except ValidationError:
+        # A status we cannot read (hand-edited, or from another version) is rebuilt, but the
+        # organization it recorded is kept: OrganizationMismatch depends on it.
+        kept = {k: raw.get(k) for k in ("organizationID", "managementAccountID")}
+        return Status.model_validate({k: v for k, v in kept.items() if isinstance(v, str)})

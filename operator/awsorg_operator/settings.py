@@ -17,6 +17,27 @@ class LogFormat(StrEnum):
 
 
 @dataclass(frozen=True)
+class ClientSettings:
+    """How the AWS clients reach AWS: shared by the operator and `awsorg-operator plan`."""
+
+    default_region: str
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    max_attempts: int = 3
+
+
+def client_settings(values: Any) -> ClientSettings:
+    """The AWS client settings from `Settings` or from the plan command's parsed flags, which
+    carry the same names (`AWS_OPTIONS`)."""
+    return ClientSettings(
+        default_region=values.default_region,
+        connect_timeout=values.aws_connect_timeout,
+        read_timeout=values.aws_read_timeout,
+        max_attempts=values.aws_max_attempts,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     default_region: str = "us-east-1"
     resync_seconds: float = 300.0

@@ -12,11 +12,13 @@ import pytest
 
 from awsorg_emulator import EmulatorProcess
 from awsorg_operator.actions import DeregisterAdmin, RegisterAccount, RegisterAdmin
-from awsorg_operator.aws.clients import ClientFactory, ClientSettings
-from awsorg_operator.aws.external import AwsConnector
+from awsorg_operator.aws.clients import ClientFactory
+from awsorg_operator.aws.connector import AwsConnector
+from awsorg_operator.conditions import reason
 from awsorg_operator.external import External, Identity
-from awsorg_operator.failures import AwsCallError, Retry
-from awsorg_operator.state import AccountStatus, RegionFailure, RegionView
+from awsorg_operator.failures import CallError, Retry
+from awsorg_operator.observed import AccountStatus, RegionFailure, RegionView
+from awsorg_operator.settings import ClientSettings
 from tests.fake_aws import AUDIT, MGMT, ORG_ID, THROTTLED, WORKLOADS, FakeAws, FakeConnector
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -99,7 +101,7 @@ def test_membership(world: World) -> None:
 
 
 def test_registering_another_admin_over_an_active_one_is_refused_for_good(world: World) -> None:
-    with pytest.raises(AwsCallError) as raised:
+    with pytest.raises(CallError) as raised:
         world.external.execute(RegisterAdmin("us-east-1", WORKLOADS, "why"))
     f = raised.value.failure
     assert (f.operation, f.code, f.retry) == (
@@ -113,9 +115,9 @@ def test_maintenance_mode_refuses_a_new_administrator_after_the_old_one_left(
     world: World,
 ) -> None:
     world.external.execute(DeregisterAdmin("us-east-1", AUDIT, "why"))
-    with pytest.raises(AwsCallError) as raised:
+    with pytest.raises(CallError) as raised:
         world.external.execute(RegisterAdmin("us-east-1", WORKLOADS, "why"))
-    assert raised.value.failure.reason == "MaintenanceMode"
+    assert reason(raised.value.failure) == "MaintenanceMode"
     world.external.execute(RegisterAdmin("us-east-1", AUDIT, "the old one may come back"))
 
 
@@ -130,9 +132,9 @@ def test_replacing_takes_deregister_then_register_in_that_region_only(world: Wor
 
 
 def test_maintenance_mode_refuses_a_new_region(world: World) -> None:
-    with pytest.raises(AwsCallError) as raised:
+    with pytest.raises(CallError) as raised:
         world.external.execute(RegisterAccount("eu-central-1", "why", AUDIT))
-    assert (raised.value.failure.reason, raised.value.failure.retry) == (
+    assert (reason(raised.value.failure), raised.value.failure.retry) == (
         "MaintenanceMode",
         Retry.NEVER,
     )
@@ -143,5 +145,5 @@ def test_a_region_that_fails_is_kept_and_the_others_are_read(world: World) -> No
     org = world.external.observe_org()
     observed = world.external.observe(org, REGIONS, scan=False)
     failed = observed.regions["eu-west-1"]
-    assert isinstance(failed, RegionFailure) and failed.failure.reason == "Throttled"
+    assert isinstance(failed, RegionFailure) and reason(failed.failure) == "Throttled"
     assert isinstance(observed.regions["us-east-1"], RegionView)

@@ -16,10 +16,11 @@ import pytest
 
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_operator.api import Spec, Status
-from awsorg_operator.aws.clients import ClientFactory, ClientSettings
-from awsorg_operator.aws.external import AwsConnector
+from awsorg_operator.aws.clients import ClientFactory
+from awsorg_operator.aws.connector import AwsConnector
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.resource import Claim, Outcome, Resource
+from awsorg_operator.settings import ClientSettings
 from tests.memory_kube import MemoryJournal, MemoryLeases
 
 MGMT, AUDIT, WORKLOADS = "123456789012", "111111111111", "222222222222"

@@ -12,10 +12,11 @@ import pytest
 
 from awsorg_emulator import EmulatorControl
 from awsorg_operator.api import PlannedState
-from awsorg_operator.aws.clients import ClientFactory, ClientSettings
-from awsorg_operator.aws.external import AwsConnector
+from awsorg_operator.aws.clients import ClientFactory
+from awsorg_operator.aws.connector import AwsConnector
 from awsorg_operator.failures import Retry
 from awsorg_operator.reconciler import Reconciler
+from awsorg_operator.settings import ClientSettings
 from tests.integration.conftest import AUDIT, WORKLOADS, Clock, Harness
 from tests.integration.test_reconcile import adopt, am_state, as_management
 from tests.memory_kube import MemoryJournal, MemoryLeases

@@ -12,8 +12,10 @@ import pytest
 from prometheus_client import REGISTRY
 
 from awsorg_operator.aws import auditmanager
-from awsorg_operator.aws.clients import AwsClients, ClientSettings
-from awsorg_operator.failures import AwsCallError, Retry
+from awsorg_operator.aws.clients import AwsClients
+from awsorg_operator.conditions import reason
+from awsorg_operator.failures import CallError, Retry
+from awsorg_operator.settings import ClientSettings
 
 pytestmark = pytest.mark.integration
 
@@ -69,11 +71,11 @@ def test_a_network_failure_is_a_retried_failure_with_its_own_error(
     clients = AwsClients(boto3.Session(), settings)
     before = failed_calls(error)
 
-    with pytest.raises(AwsCallError) as raised:
+    with pytest.raises(CallError) as raised:
         auditmanager.account_status(clients.auditmanager("eu-west-1"))
 
     failure = raised.value.failure
     assert (failure.operation, failure.code) == ("GetAccountStatus", error), failure
-    assert (failure.reason, failure.retry) == ("AwsError", Retry.SOON)
+    assert (reason(failure), failure.retry) == ("AwsError", Retry.SOON)
     # The metrics hook counted the failure instead of raising TypeError inside botocore.
     assert failed_calls(error) == before + 1

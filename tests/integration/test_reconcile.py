@@ -10,7 +10,7 @@ import pytest
 from awsorg_emulator import EmulatorControl
 from awsorg_emulator.client import FaultKindName
 from awsorg_emulator.schema import AuditManagerRegionView
-from awsorg_operator.aws.errors import Retry
+from awsorg_operator.failures import Retry
 from tests.integration.conftest import AUDIT, MGMT, REGIONS, WORKLOADS, Harness
 
 pytestmark = pytest.mark.integration

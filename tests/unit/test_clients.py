@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from awsorg_operator.aws.clients import AwsClients, ClientSettings
+from awsorg_operator.aws.clients import AwsClients
+from awsorg_operator.settings import ClientSettings
 
 pytestmark = pytest.mark.unit
 

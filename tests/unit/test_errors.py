@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from awsorg_operator.aws.errors import Retry, classify
+from awsorg_operator.aws.errors import classify
+from awsorg_operator.conditions import reason as reason_of
+from awsorg_operator.failures import CallFailure, Kind, Retry
 
 pytestmark = pytest.mark.unit
 
@@ -62,5 +64,12 @@ def client_error(code: str, message: str = "m", status: int = 400) -> ClientErro
 )
 def test_classify(error: Exception, reason: str, retry: Retry) -> None:
     failure = classify("Op", error)
-    assert (failure.reason, failure.retry) == (reason, retry)
+    assert (reason_of(failure), failure.retry) == (reason, retry)
     assert failure.describe().startswith("Op: ")
+
+
+def test_every_kind_of_failure_has_a_reason_and_a_retry() -> None:
+    """The report alone names reasons: a kind added without one would fail at report time."""
+    for kind in Kind:
+        failure = CallFailure("Op", "Code", "m", kind)
+        assert reason_of(failure) and failure.retry in Retry

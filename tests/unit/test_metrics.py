@@ -9,8 +9,8 @@ import itertools
 import pytest
 from prometheus_client import REGISTRY
 
-from awsorg_operator import resource_metrics as metrics
 from awsorg_operator.api import Condition, ConditionStatus, PlannedAction, PlannedState, Status
+from awsorg_operator.kube import resource_metrics as metrics
 
 pytestmark = pytest.mark.unit
 

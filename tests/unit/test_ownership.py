@@ -6,7 +6,7 @@ import pytest
 
 from awsorg_operator.api import Spec, Status
 from awsorg_operator.ownership import Holder, claim, release
-from awsorg_operator.resource import Claim, Resource
+from awsorg_operator.resource import Claim, Event, Resource, Stop
 from tests.memory_kube import MemoryLeases
 
 pytestmark = pytest.mark.unit
@@ -26,20 +26,20 @@ def alive(*resources: Resource) -> list[Claim]:
 def test_a_later_resource_cannot_take_the_organization_whatever_its_name_or_age() -> None:
     leases = MemoryLeases()
     owner = res("zz-owner", "u1")
-    assert claim(leases, owner, ORG, alive(owner)).stop is None
+    assert not isinstance(claim(leases, owner, ORG, alive(owner)), Stop)
     # Created in the same second, a name that sorts first, even an older timestamp.
     for late in (res("aa-late", "u2"), res("aa-old", "u3", created="2020-01-01T00:00:00Z")):
         verdict = claim(leases, late, ORG, alive(owner, late))
-        assert verdict.stop is not None and verdict.stop.reason == "Conflict"
-        assert "'zz-owner'" in verdict.stop.message
-    assert claim(leases, owner, ORG, alive(owner)).stop is None, "the holder keeps it"
+        assert isinstance(verdict, Stop) and verdict.reason == "Conflict"
+        assert "'zz-owner'" in verdict.message
+    assert claim(leases, owner, ORG, alive(owner)) is None, "the holder keeps it"
 
 
 def test_simultaneous_claims_settle_on_one_owner_and_it_sticks() -> None:
     leases = MemoryLeases()
     many = [res(f"r{i}", f"u{i}") for i in range(5)]
-    first = [claim(leases, r, ORG, alive(*many)).stop is None for r in many]
-    again = [claim(leases, r, ORG, alive(*many)).stop is None for r in reversed(many)]
+    first = [not isinstance(claim(leases, r, ORG, alive(*many)), Stop) for r in many]
+    again = [not isinstance(claim(leases, r, ORG, alive(*many)), Stop) for r in reversed(many)]
     assert first.count(True) == 1 and again[::-1] == first
 
 
@@ -49,17 +49,16 @@ def test_a_released_organization_is_taken_over_with_an_event_naming_the_last_hol
     claim(leases, owner, ORG, alive(owner, next_))
     (released,) = release(leases, owner, ORG)
     assert released.reason == "Released"
-    verdict = claim(leases, next_, ORG, alive(next_))
-    assert verdict.stop is None
-    (event,) = verdict.events
+    event = claim(leases, next_, ORG, alive(next_))
+    assert isinstance(event, Event)
     assert event.reason == "Claimed" and "'owner' released it" in event.message
 
 
 def test_a_holder_that_is_gone_without_releasing_is_taken_over() -> None:
     leases = MemoryLeases()
     claim(leases, res("owner", "u1"), ORG, [])
-    verdict = claim(leases, res("next", "u2"), ORG, [])  # owner no longer exists
-    assert verdict.stop is None and "'owner' no longer exists" in verdict.events[0].message
+    event = claim(leases, res("next", "u2"), ORG, [])  # owner no longer exists
+    assert isinstance(event, Event) and "'owner' no longer exists" in event.message
 
 
 def test_a_holder_restored_with_a_new_uid_keeps_it_and_others_still_conflict() -> None:
@@ -67,8 +66,8 @@ def test_a_holder_restored_with_a_new_uid_keeps_it_and_others_still_conflict() -
     claim(leases, res("owner", "u1"), ORG, [])
     restored, other = res("owner", "u9", created="2026-12-01T00:00:00Z"), res("aa", "u8")
     # The other resource is listed first and older: it still cannot take it.
-    assert claim(leases, other, ORG, alive(other, restored)).stop is not None
-    assert claim(leases, restored, ORG, alive(other, restored)).stop is None
+    assert isinstance(claim(leases, other, ORG, alive(other, restored)), Stop)
+    assert not isinstance(claim(leases, restored, ORG, alive(other, restored)), Stop)
     assert leases.get(ORG) is not None and leases.get(ORG).holder == Holder("u9", "owner")  # type: ignore[union-attr]
 
 

@@ -12,11 +12,10 @@ from awsorg_operator.actions import (
     EnableTrustedAccess,
     RegisterAdmin,
     UpdateKmsKey,
-    account_of,
+    fields,
 )
-from awsorg_operator.failures import AwsFailure, Retry
-from awsorg_operator.plan import Desired, plan, plan_deletion, steps
-from awsorg_operator.state import (
+from awsorg_operator.failures import CallFailure, Kind
+from awsorg_operator.observed import (
     AccountStatus,
     Observed,
     Organization,
@@ -24,6 +23,8 @@ from awsorg_operator.state import (
     RegionFailure,
     RegionView,
 )
+from awsorg_operator.plan import Desired, plan, plan_deletion
+from awsorg_operator.reconciler import steps
 
 pytestmark = pytest.mark.unit
 
@@ -70,7 +71,7 @@ def want(
 
 
 def ops(p: object) -> list[tuple[str, str | None, str | None]]:
-    return [(a.operation, a.region, account_of(a)) for a in p.actions]  # type: ignore[attr-defined]
+    return [(a.operation, a.region, fields(a)["accountID"]) for a in p.actions]  # type: ignore[attr-defined]
 
 
 def view(
@@ -86,7 +87,7 @@ def view(
 
 FAILED = RegionFailure(
     "eu-west-1",
-    AwsFailure("GetAccountStatus", "ThrottlingException", "slow down", "Throttled", Retry.SOON),
+    CallFailure("GetAccountStatus", "ThrottlingException", "slow down", Kind.THROTTLED),
 )
 
 # (name, desired, observed, expected actions, expected blocker reasons, converged)

@@ -7,13 +7,15 @@ from typing import Any
 
 import pytest
 
-from awsorg_operator import logfields, plan_report
+from awsorg_operator import logfields
 from awsorg_operator.actions import RegisterAdmin
 from awsorg_operator.api import Condition, RegionStatus, Spec, Status
+from awsorg_operator.cli import output as plan_report
+from awsorg_operator.cli.command import ReadOnly, preview
 from awsorg_operator.external import Identity
-from awsorg_operator.preview import Preview, ReadOnly, preview
+from awsorg_operator.observed import AccountStatus, Organization, OrgView
 from awsorg_operator.resource import Resource
-from awsorg_operator.state import AccountStatus, Organization, OrgView
+from awsorg_operator.survey import Survey
 from tests.fake_aws import AUDIT, DENIED, MGMT, WORKLOADS, FakeAws, FakeConnector, FakeRegion
 
 pytestmark = pytest.mark.unit
@@ -26,7 +28,7 @@ def resource(**spec: Any) -> Resource:
     return Resource("org", "", 1, "", Spec.model_validate(base | spec), {}, Status())
 
 
-def run(aws: FakeAws, **spec: Any) -> Preview:
+def run(aws: FakeAws, **spec: Any) -> Survey:
     return preview(FakeConnector(aws), resource(**spec), "us-east-1")
 
 

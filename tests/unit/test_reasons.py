@@ -9,24 +9,24 @@ from dataclasses import dataclass
 import pytest
 
 from awsorg_operator.api import Status
-from awsorg_operator.failures import AwsFailure, Retry
+from awsorg_operator.failures import CallFailure, Kind, Retry
+from awsorg_operator.observed import AccountStatus
 from awsorg_operator.ownership import Holder
 from awsorg_operator.resource import Claim
-from awsorg_operator.state import AccountStatus
 from tests.fake_aws import AUDIT, DENIED, MGMT, ORG_ID, THROTTLED, WORKLOADS, FakeAws, FakeRegion
 from tests.unit.test_reconciler import ADOPT, EXPIRED, REFUSED_FOR_GOOD, Org
 
 pytestmark = pytest.mark.unit
 
 
-def failure(code: str, reason: str, retry: Retry) -> AwsFailure:
-    return AwsFailure("Any", code, "m", reason, retry)
+def failure(code: str, kind: Kind) -> CallFailure:
+    return CallFailure("Any", code, "m", kind)
 
 
-SERVER = failure("InternalServerException", "AwsError", Retry.SOON)
-CONCURRENT = failure("ConcurrentModificationException", "ConcurrentModification", Retry.SOON)
-CONSTRAINT = failure("ConstraintViolationException", "ConstraintViolation", Retry.NEVER)
-UNKNOWN = failure("SomethingNew", "AwsRefused", Retry.NEVER)
+SERVER = failure("InternalServerException", Kind.UNAVAILABLE)
+CONCURRENT = failure("ConcurrentModificationException", Kind.CONCURRENT_MODIFICATION)
+CONSTRAINT = failure("ConstraintViolationException", Kind.CONSTRAINT_VIOLATION)
+UNKNOWN = failure("SomethingNew", Kind.REFUSED)
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Case:
     spec: dict[str, object] | None = None
 
 
-def write_fails(f: AwsFailure) -> Callable[[Org], None]:
+def write_fails(f: CallFailure) -> Callable[[Org], None]:
     def setup(org: Org) -> None:
         org.aws.maintenance_mode = False
         org.aws.regions["eu-west-1"].admin = None
@@ -48,7 +48,7 @@ def write_fails(f: AwsFailure) -> Callable[[Org], None]:
     return setup
 
 
-def read_fails(f: AwsFailure, operation: str = "GetAccountStatus") -> Callable[[Org], None]:
+def read_fails(f: CallFailure, operation: str = "GetAccountStatus") -> Callable[[Org], None]:
     def setup(org: Org) -> None:
         org.aws.fail(f, operation, "eu-west-1" if operation == "GetAccountStatus" else "*")
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from awsorg_operator.api import PlannedAction, PlannedState, Spec, Status
-from awsorg_operator.failures import AwsFailure, KubernetesCallError, Retry
+from awsorg_operator.failures import CallError, CallFailure, Kind, Retry
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.resource import Claim, Outcome, Resource
 from tests.fake_aws import AUDIT, DENIED, THROTTLED, WORKLOADS, FakeAws, FakeConnector
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.unit
 
 REGIONS = ["us-east-1", "eu-west-1"]
 ADOPT = {"trustedAccess": "Enabled", "delegatedAdminAccountID": AUDIT, "regions": REGIONS}
-REFUSED_FOR_GOOD = AwsFailure("Any", "ValidationException", "no", "ValidationFailed", Retry.NEVER)
-EXPIRED = AwsFailure("Any", "ExpiredTokenException", "expired", "AwsCredentials", Retry.SOON)
+REFUSED_FOR_GOOD = CallFailure("Any", "ValidationException", "no", Kind.INVALID)
+EXPIRED = CallFailure("Any", "ExpiredTokenException", "expired", Kind.CREDENTIALS_EXPIRED)
 
 
 @dataclass
@@ -100,7 +100,7 @@ def test_adopting_a_matching_setup_is_ready_with_reads_only() -> None:
     ],
 )
 def test_a_failed_read_makes_ready_unknown_and_synced_false(
-    fault: AwsFailure, where: tuple[str, str], ready: str, synced: str, retry: Retry | None
+    fault: CallFailure, where: tuple[str, str], ready: str, synced: str, retry: Retry | None
 ) -> None:
     org = Org()
     org.aws.fail(fault, *where)
@@ -224,7 +224,7 @@ def test_no_record_no_write() -> None:
 def test_an_api_server_that_cannot_be_reached_is_its_own_reason_not_a_bug() -> None:
     class Unreachable(MemoryJournal):
         def in_flight(self, res: Resource, entries: tuple[PlannedAction, ...]) -> None:
-            raise KubernetesCallError("PatchStatus", ConnectionRefusedError("refused"))
+            raise CallError(CallFailure("PatchStatus", "503", "refused", Kind.KUBERNETES))
 
     aws = FakeAws(maintenance_mode=False)
     aws.regions["eu-west-1"].admin = None

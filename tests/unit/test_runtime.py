@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from awsorg_operator.failures import Retry
-from awsorg_operator.handlers import backoff, read_status
-from awsorg_operator.health import Watchdog
+from awsorg_operator.kube.probes import Watchdog
+from awsorg_operator.kube.runtime import backoff
+from awsorg_operator.resource import read_status
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsorg_operator.aws.calls import call
-from awsorg_operator.failures import AwsCallError
-from awsorg_operator.state import AccountStatus
+from awsorg_operator.failures import CallError
+from awsorg_operator.observed import AccountStatus
 
 if TYPE_CHECKING:
     from types_boto3_auditmanager import AuditManagerClient
@@ -31,7 +31,7 @@ def kms_key(am: AuditManagerClient) -> str:
 def admin(am: AuditManagerClient) -> str | None:
     try:
         answer = call("GetOrganizationAdminAccount", am.get_organization_admin_account)
-    except AwsCallError as e:
+    except CallError as e:
         # Undocumented; Terraform reads ResourceNotFoundException as "no administrator"
         # (AWS-FACTS). AccessDenied stays an error: it does not mean "none".
         if e.failure.code == "ResourceNotFoundException":
@@ -62,7 +62,7 @@ def deregister_admin(am: AuditManagerClient, admin: str) -> None:
             "DeregisterOrganizationAdminAccount",
             lambda: am.deregister_organization_admin_account(adminAccountId=admin),
         )
-    except AwsCallError as e:
+    except CallError as e:
         # Already gone: AWS answers one of these, and Terraform treats both as done
         # (AWS-FACTS). A restart after a deregistration must not fail on it.
         gone = e.failure.code == "ResourceNotFoundException" or (

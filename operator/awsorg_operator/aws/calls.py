@@ -1,4 +1,4 @@
-"""One wrapper for every AWS call: botocore exceptions become `AwsCallError`."""
+"""One wrapper for every AWS call: botocore exceptions become `CallError`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from awsorg_operator.aws.errors import AwsCallError, classify
+from awsorg_operator.aws.errors import classify
+from awsorg_operator.failures import CallError
 
 T = TypeVar("T")
 
@@ -16,4 +17,4 @@ def call(operation: str, fn: Callable[[], T]) -> T:
     try:
         return fn()
     except (ClientError, BotoCoreError) as e:
-        raise AwsCallError(classify(operation, e)) from e
+        raise CallError(classify(operation, e)) from e

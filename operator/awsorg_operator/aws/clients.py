@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -20,8 +19,10 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from botocore.exceptions import NoCredentialsError
 
 from awsorg_operator import metrics
-from awsorg_operator.aws.errors import AwsCallError, classify
+from awsorg_operator.aws.errors import classify
 from awsorg_operator.external import Identity
+from awsorg_operator.failures import CallError
+from awsorg_operator.settings import ClientSettings
 
 if TYPE_CHECKING:
     from types_boto3_auditmanager import AuditManagerClient
@@ -31,22 +32,15 @@ if TYPE_CHECKING:
 SESSION_NAME = "awsorg-operator"
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    default_region: str
-    connect_timeout: float = 3.0
-    read_timeout: float = 10.0
-    max_attempts: int = 3
-
-    def botocore_config(self) -> Config:
-        # `standard` retries throttling and 5xx with backoff; short timeouts because kopf
-        # cannot cancel a thread that hangs on a socket.
-        return Config(
-            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            user_agent_extra="awsorg-operator",
-        )
+def botocore_config(settings: ClientSettings) -> Config:
+    # `standard` retries throttling and 5xx with backoff; short timeouts because kopf
+    # cannot cancel a thread that hangs on a socket.
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        user_agent_extra="awsorg-operator",
+    )
 
 
 class AwsClients:
@@ -55,7 +49,7 @@ class AwsClients:
     def __init__(self, session: boto3.Session, settings: ClientSettings) -> None:
         self._session = session
         self._settings = settings
-        self._config = settings.botocore_config()
+        self._config = botocore_config(settings)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
         self._caller: str | None = None
@@ -83,6 +77,13 @@ class AwsClients:
     def remember_caller(self, account_id: str) -> str:
         self._caller = account_id
         return account_id
+
+    def close(self) -> None:
+        """Closes the clients' connection pools."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
     def sts(self) -> STSClient:
         return self._client("sts", self._settings.default_region)  # type: ignore[no-any-return]
@@ -130,9 +131,17 @@ class ClientFactory:
 
     def forget(self, identity: Identity) -> None:
         """Drop an identity's clients, so the next call builds them with fresh credentials
-        (after AWS said they expired although botocore thought them valid)."""
+        (after AWS said they expired although botocore thought them valid). Their
+        connections are left to close as they end: a reconcile may still be using them."""
         with self._lock:
             self._by_identity.pop(identity, None)
+
+    def close(self) -> None:
+        """Closes every identity's clients: at the operator's clean-up."""
+        with self._lock:
+            known, self._by_identity = list(self._by_identity.values()), {}
+        for clients in known:
+            clients.close()
 
     def _botocore_session(self) -> botocore.session.Session:
         session = botocore.session.get_session()
@@ -148,13 +157,13 @@ class ClientFactory:
             extra["ExternalId"] = identity.external_id
         source_credentials = base.get_credentials()
         if source_credentials is None:
-            raise AwsCallError(classify("AssumeRole", NoCredentialsError()))
+            raise CallError(classify("AssumeRole", NoCredentialsError()))
         fetcher = AssumeRoleCredentialFetcher(
             # The STS client gets the same short timeouts and retries as every other.
             client_creator=functools.partial(
                 base.create_client,
                 region_name=self._settings.default_region,
-                config=self._settings.botocore_config(),
+                config=botocore_config(self._settings),
             ),
             source_credentials=source_credentials,
             role_arn=identity.role_arn,

@@ -1,6 +1,7 @@
-"""AWS failures as data: what went wrong, and whether waiting fixes it.
+"""AWS failures as data, in AWS's own terms: throttled, denied, refused for good, not found.
 
-The only place that reads botocore's exceptions; everything above sees `AwsFailure`.
+The only place that reads botocore's exceptions; everything above sees `CallFailure`. Which
+condition reason each kind gives is the report's to say (`conditions.reason`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from awsorg_operator.failures import AwsCallError, AwsFailure, Retry
-
-__all__ = ["AwsCallError", "AwsFailure", "Retry", "classify"]
-
+from awsorg_operator.failures import CallFailure, Kind
 
 _THROTTLING = {
     "ThrottlingException",
@@ -46,51 +44,50 @@ _SERVER = {
 _MAINTENANCE_MODE = "maintenance mode"
 
 
-def classify(operation: str, error: Exception) -> AwsFailure:
+def classify(operation: str, error: Exception) -> CallFailure:
     if isinstance(error, ClientError):
         return _classify_client_error(operation, error)
     if isinstance(error, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError):
         # Usually set-up (IRSA, Pod Identity, the role to assume) that a person must fix; a
-        # token file that is not mounted yet fixes itself, hence a slow retry.
-        return AwsFailure(
-            operation, type(error).__name__, str(error), "AwsCredentials", Retry.SLOWLY
-        )
+        # token file that is not mounted yet fixes itself.
+        return CallFailure(operation, type(error).__name__, str(error), Kind.CREDENTIALS_REFUSED)
     if isinstance(error, BotoCoreError):
         # Connection errors and timeouts, after botocore's own retries.
-        return AwsFailure(operation, type(error).__name__, str(error), "AwsError", Retry.SOON)
+        return CallFailure(operation, type(error).__name__, str(error), Kind.UNAVAILABLE)
     raise error
 
 
-def _classify_client_error(operation: str, error: ClientError) -> AwsFailure:
+def _classify_client_error(operation: str, error: ClientError) -> CallFailure:
     err = error.response.get("Error", {})
     code = err.get("Code", "Unknown")
     message = err.get("Message", str(error))
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return CallFailure(operation, code, message, _kind(code, message, status))
 
-    def failure(reason: str, retry: Retry) -> AwsFailure:
-        return AwsFailure(operation, code, message, reason, retry)
 
-    if code in _THROTTLING:
-        return failure("Throttled", Retry.SOON)
-    if code in _CONCURRENT:
-        return failure("ConcurrentModification", Retry.SOON)
-    if code in _ACCESS_DENIED:
-        return failure("AccessDenied", Retry.SLOWLY)
-    if code in _EXPIRED:
-        return failure("AwsCredentials", Retry.SOON)
-    if code in _BAD_CREDENTIALS:
-        return failure("AwsCredentials", Retry.SLOWLY)
+def _kind(code: str, message: str, status: int) -> Kind:
+    for codes, kind in _BY_CODE:
+        if code in codes:
+            return kind
     if code in _SERVER or status >= 500:
-        return failure("AwsError", Retry.SOON)
+        return Kind.UNAVAILABLE
     if code == "ValidationException" and _MAINTENANCE_MODE in message.lower():
-        return failure("MaintenanceMode", Retry.NEVER)
-    if code == "AWSOrganizationsNotInUseException":
-        return failure("OrganizationNotFound", Retry.NEVER)
-    if code == "AccountNotFoundException":
-        return failure("InvalidDelegatedAdmin", Retry.NEVER)
-    if code == "ConstraintViolationException":
-        return failure("ConstraintViolation", Retry.NEVER)
-    if code == "ValidationException":
-        return failure("ValidationFailed", Retry.NEVER)
-    # Any other refusal: retrying the same call will not change the answer.
-    return failure("AwsRefused", Retry.NEVER)
+        return Kind.MAINTENANCE_MODE
+    return _REFUSALS.get(code, Kind.REFUSED)
+
+
+# In the order they are tried: a code in two sets would take the first.
+_BY_CODE = (
+    (_THROTTLING, Kind.THROTTLED),
+    (_CONCURRENT, Kind.CONCURRENT_MODIFICATION),
+    (_ACCESS_DENIED, Kind.DENIED),
+    (_EXPIRED, Kind.CREDENTIALS_EXPIRED),
+    (_BAD_CREDENTIALS, Kind.CREDENTIALS_REFUSED),
+)
+# Refusals for good with a name of their own; any other: retrying gets the same answer.
+_REFUSALS = {
+    "AWSOrganizationsNotInUseException": Kind.NO_ORGANIZATION,
+    "AccountNotFoundException": Kind.ACCOUNT_NOT_FOUND,
+    "ConstraintViolationException": Kind.CONSTRAINT_VIOLATION,
+    "ValidationException": Kind.INVALID,
+}

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from awsorg_operator.aws.calls import call
-from awsorg_operator.failures import AwsCallError
-from awsorg_operator.state import Organization
+from awsorg_operator.failures import CallError
+from awsorg_operator.observed import Organization
 
 # Only this service's trusted access is ever read into a decision or changed.
 SERVICE_PRINCIPAL = "auditmanager.amazonaws.com"
@@ -56,7 +56,7 @@ def account_exists(org: OrganizationsClient, account_id: str) -> bool:
     """Whether the account is a member of the caller's organization."""
     try:
         call("DescribeAccount", lambda: org.describe_account(AccountId=account_id))
-    except AwsCallError as e:
+    except CallError as e:
         if e.failure.code == "AccountNotFoundException":
             return False
         raise

@@ -1,4 +1,5 @@
-"""What `awsorg-operator plan` prints: a `Preview` as data (`--output json`) or as text.
+"""What `awsorg-operator plan` prints: each resource's `Survey` as data (`--output json`) or
+as text.
 
 Pure: the JSON shape is built once, and the text is written from the same data, so the two
 never say different things. Action fields are named as in `status.plannedActions`.
@@ -9,30 +10,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from awsorg_operator.actions import Action, account_of, kms_key_of
-from awsorg_operator.failures import AwsFailure
-from awsorg_operator.preview import Preview
-from awsorg_operator.state import Observed, OrgView, RegionView
+from awsorg_operator.actions import fields
+from awsorg_operator.conditions import reason
+from awsorg_operator.failures import CallFailure
+from awsorg_operator.observed import Observed, OrgView, RegionView
+from awsorg_operator.survey import Survey
 
 IN_SYNC, ERROR, CHANGES = 0, 1, 2
 
 
-def exit_code(previews: Sequence[Preview]) -> int:
+def exit_code(surveys: Sequence[Survey]) -> int:
     """1 if anything could not be planned, else 2 if anything differs, else 0."""
-    if not all(p.ok for p in previews):
+    if not all(p.ok for p in surveys):
         return ERROR
-    return IN_SYNC if all(p.in_sync for p in previews) else CHANGES
+    return IN_SYNC if all(p.in_sync for p in surveys) else CHANGES
 
 
-def to_data(previews: Sequence[Preview]) -> dict[str, Any]:
+def to_data(surveys: Sequence[Survey]) -> dict[str, Any]:
     return {
-        "exitCode": exit_code(previews),
-        "inSync": all(p.in_sync for p in previews),
-        "resources": [_resource(p) for p in previews],
+        "exitCode": exit_code(surveys),
+        "inSync": all(p.in_sync for p in surveys),
+        "resources": [_resource(p) for p in surveys],
     }
 
 
-def _resource(p: Preview) -> dict[str, Any]:
+def _resource(p: Survey) -> dict[str, Any]:
     return {
         "name": p.res.name,
         "managementPolicy": p.res.spec.management_policy.value,
@@ -40,14 +42,14 @@ def _resource(p: Preview) -> dict[str, Any]:
         # Under Observe the operator only reports: the actions are what Manage would do.
         "wouldApply": p.res.manages and bool(p.plan.actions),
         "aws": _aws(p.org, p.observed),
-        "differences": differences(p),
-        "actions": [_action(a) for a in p.plan.actions],
+        "differences": p.plan.differences() + p.plan.activating(),
+        "actions": [fields(a) for a in p.plan.actions],
         "blocked": [
             {
                 "reason": b.reason,
                 "region": b.region,
                 "message": b.message,
-                "actions": [_action(a) for a in b.would],
+                "actions": [fields(a) for a in b.would],
             }
             for b in p.plan.blockers
         ],
@@ -55,14 +57,6 @@ def _resource(p: Preview) -> dict[str, Any]:
         "stop": {"reason": p.stop.reason, "message": p.stop.message} if p.stop else None,
         "errors": [_failure(region, f) for region, f in p.failures()],
     }
-
-
-def differences(p: Preview) -> list[str]:
-    return (
-        [a.why for a in p.plan.actions]
-        + [b.message for b in p.plan.blockers]
-        + [f"{region}: Audit Manager is PENDING_ACTIVATION" for region in p.plan.pending]
-    )
 
 
 def _aws(org: OrgView | None, observed: Observed | None) -> dict[str, Any] | None:
@@ -91,28 +85,18 @@ def _region(name: str, view: object) -> dict[str, Any]:
     return {"region": name, "readable": False}
 
 
-def _action(a: Action) -> dict[str, Any]:
-    return {
-        "operation": a.operation,
-        "region": a.region,
-        "accountID": account_of(a),
-        "kmsKey": kms_key_of(a),
-        "why": a.why,
-    }
-
-
-def _failure(region: str | None, f: AwsFailure) -> dict[str, Any]:
+def _failure(region: str | None, f: CallFailure) -> dict[str, Any]:
     return {
         "region": region,
         "operation": f.operation,
         "code": f.code,
-        "reason": f.reason,
+        "reason": reason(f),
         "message": f.message,
     }
 
 
-def to_text(previews: Sequence[Preview]) -> str:
-    return "\n".join(line for r in to_data(previews)["resources"] for line in _text(r)) + "\n"
+def to_text(surveys: Sequence[Survey]) -> str:
+    return "\n".join(line for r in to_data(surveys)["resources"] for line in _text(r)) + "\n"
 
 
 def _text(r: dict[str, Any]) -> list[str]:

@@ -2,7 +2,8 @@
 the API server can be reached, and no reconcile has been running for longer than a bound.
 
 Each AWS call is bounded by its timeouts and attempts, so a reconcile that runs past
-`stuck_seconds` is stuck in a way only a restart fixes.
+`stuck_seconds` is stuck in a way only a restart fixes. kopf's probe handlers that ask these
+are registered in `handlers.py`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+import kubernetes
+
+API_SERVER_PROBE_TIMEOUT = 3.0  # below the chart's livenessProbe timeoutSeconds (5)
 
 
 class Watchdog:
@@ -44,3 +49,10 @@ class Watchdog:
             return None
         age, what = max(late)
         return f"{what} has been running for {age:.0f} s (bound: {self._stuck_seconds:.0f} s)"
+
+
+def api_server_version() -> str:
+    """Raises when the API server cannot be reached within the probe's timeout."""
+    # kopf.login_via_client loaded the same kubeconfig or in-cluster configuration.
+    version = kubernetes.client.VersionApi().get_code(_request_timeout=API_SERVER_PROBE_TIMEOUT)
+    return str(version.git_version)

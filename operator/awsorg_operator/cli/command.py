@@ -13,18 +13,21 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import yaml
 from pydantic import ValidationError
 
-from awsorg_operator import plan_report
-from awsorg_operator.api import KIND, Spec, Status
-from awsorg_operator.aws.clients import ClientFactory, ClientSettings
-from awsorg_operator.aws.external import AwsConnector
-from awsorg_operator.preview import Preview, preview
-from awsorg_operator.resource import Resource
-from awsorg_operator.settings import AWS_OPTIONS, add_options
+from awsorg_operator.api import KIND
+from awsorg_operator.aws.clients import ClientFactory
+from awsorg_operator.aws.connector import AwsConnector
+from awsorg_operator.cli import output
+from awsorg_operator.external import Identity, Reader
+from awsorg_operator.failures import CallError
+from awsorg_operator.observed import Observed, OrgView
+from awsorg_operator.resource import Resource, from_manifest
+from awsorg_operator.settings import AWS_OPTIONS, add_options, client_settings
+from awsorg_operator.survey import Survey, survey
 
 
 class BadInputError(Exception):
@@ -57,20 +60,45 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         resources = list(read_resources(_read(args.filename)))
     except BadInputError as e:
         print(f"awsorg-operator plan: {args.filename}: {e}", file=sys.stderr)
-        return plan_report.ERROR
-    connector = AwsConnector(
-        ClientFactory(
-            ClientSettings(
-                default_region=args.default_region,
-                connect_timeout=args.aws_connect_timeout,
-                read_timeout=args.aws_read_timeout,
-                max_attempts=args.aws_max_attempts,
-            )
-        )
-    )
-    previews = [preview(connector, res, args.default_region) for res in resources]
-    _write(sys.stdout, previews, args.output)
-    return plan_report.exit_code(previews)
+        return output.ERROR
+    connector = AwsConnector(ClientFactory(client_settings(args)))
+    try:
+        surveys = [preview(connector, res, args.default_region) for res in resources]
+    finally:
+        connector.close()
+    _write(sys.stdout, surveys, args.output)
+    return output.exit_code(surveys)
+
+
+class ReadConnector(Protocol):
+    def connect(self, identity: Identity) -> Reader: ...
+
+
+class ReadOnly:
+    """The reads of an `External`, and nothing else: `execute` is not reachable through it, so
+    no path from the plan command can send a write, and mypy checks it."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.__reader = reader  # name-mangled: not an attribute a caller stumbles upon
+
+    def observe_org(self) -> OrgView:
+        return self.__reader.observe_org()
+
+    def is_member(self, account_id: str) -> bool:
+        return self.__reader.is_member(account_id)
+
+    def observe(self, org: OrgView, regions: Sequence[str], scan: bool) -> Observed:
+        return self.__reader.observe(org, regions, scan)
+
+
+def preview(connector: ReadConnector, res: Resource, default_region: str) -> Survey:
+    """The operator's own survey (observe, check, plan) without the two steps that need
+    Kubernetes (the organization's claim, the record of writes) and without act."""
+    desired = res.desired(default_region)
+    try:
+        return survey(ReadOnly(connector.connect(res.identity)), res, desired)
+    except CallError as e:
+        return Survey(res, desired, error=e.failure)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -96,11 +124,11 @@ def _read(filename: str) -> str:
         raise BadInputError(e.strerror or str(e)) from e
 
 
-def _write(out: TextIO, previews: Sequence[Preview], output: str) -> None:
-    if output == "json":
-        out.write(json.dumps(plan_report.to_data(previews), indent=2) + "\n")
+def _write(out: TextIO, surveys: Sequence[Survey], form: str) -> None:
+    if form == "json":
+        out.write(json.dumps(output.to_data(surveys), indent=2) + "\n")
     else:
-        out.write(plan_report.to_text(previews))
+        out.write(output.to_text(surveys))
 
 
 def read_resources(text: str) -> Iterator[Resource]:
@@ -130,21 +158,8 @@ def _flatten(docs: list[Any]) -> Iterator[dict[str, Any]]:
 
 
 def _resource(doc: dict[str, Any]) -> Resource:
-    meta = doc.get("metadata") or {}
-    name = str(meta.get("name") or "")
     try:
-        spec = Spec.model_validate(doc.get("spec") or {})
+        return from_manifest(doc)
     except ValidationError as e:
+        name = str((doc.get("metadata") or {}).get("name") or "")
         raise BadInputError(f"{name or KIND}: invalid spec: {e}") from e
-    # Of the status, only the organization matters before a write (OrganizationMismatch):
-    # given `kubectl get -o yaml` output, the plan refuses what the operator would refuse.
-    org = (doc.get("status") or {}).get("organizationID")
-    return Resource(
-        name=name,
-        uid=str(meta.get("uid") or ""),
-        generation=int(meta.get("generation") or 0),
-        created=str(meta.get("creationTimestamp") or ""),
-        spec=spec,
-        annotations={str(k): str(v) for k, v in (meta.get("annotations") or {}).items()},
-        status=Status(organization_id=org if isinstance(org, str) else None),
-    )

@@ -1,6 +1,6 @@
-"""The one status write a reconcile makes itself, before an AWS write: the writes it is about
-to send, as `InFlight` planned actions (`writes.Journal`). Everything else in status is written
-by kopf from the handler's patch when the reconcile ends.
+"""The status journal: the one status write a reconcile makes itself, before an AWS write (the
+writes it is about to send, as `InFlight` planned actions; `journal.Journal`). Everything else
+in status is written by kopf from the handler's patch when the reconcile ends.
 
 Blocking calls of the kubernetes client: run from the reconcile's worker thread.
 """
@@ -8,16 +8,13 @@ Blocking calls of the kubernetes client: run from the reconcile's worker thread.
 from __future__ import annotations
 
 import kubernetes
-import urllib3
 
 from awsorg_operator.api import GROUP, PLURAL, VERSION, PlannedAction
-from awsorg_operator.failures import KubernetesCallError
+from awsorg_operator.kube.calls import REQUEST_TIMEOUT, kube_call
 from awsorg_operator.resource import Resource
 
-REQUEST_TIMEOUT = 10
 
-
-class KubeJournal:
+class StatusJournal:
     def in_flight(self, res: Resource, entries: tuple[PlannedAction, ...]) -> None:
         patch = {
             "status": {
@@ -29,9 +26,9 @@ class KubeJournal:
         }
         # A merge patch of the status subresource (the chart grants patch on it); if it
         # fails, the AWS write is not sent.
-        try:
-            kubernetes.client.CustomObjectsApi().patch_cluster_custom_object_status(
+        kube_call(
+            "PatchStatus",
+            lambda: kubernetes.client.CustomObjectsApi().patch_cluster_custom_object_status(
                 GROUP, VERSION, PLURAL, res.name, patch, _request_timeout=REQUEST_TIMEOUT
-            )
-        except (kubernetes.client.ApiException, urllib3.exceptions.HTTPError) as e:
-            raise KubernetesCallError("PatchStatus", e) from e
+            ),
+        )

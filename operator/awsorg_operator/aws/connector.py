@@ -1,4 +1,4 @@
-"""The real side of the seam: `External` over boto3, one instance per identity."""
+"""The boto3 side of the seam (`external.py`): `External` over boto3, one per identity."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from awsorg_operator.aws import auditmanager, organizations
 from awsorg_operator.aws.clients import AwsClients, ClientFactory
 from awsorg_operator.aws.concurrency import CallPool
 from awsorg_operator.external import Identity, attempt
-from awsorg_operator.failures import AwsCallError, AwsFailure, Retry, internal_failure
-from awsorg_operator.state import AccountStatus, Observed, OrgView, RegionFailure, RegionView
+from awsorg_operator.failures import CallError, CallFailure, Kind, Retry, unexpected
+from awsorg_operator.observed import AccountStatus, Observed, OrgView, RegionFailure, RegionView
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +35,11 @@ class AwsConnector:
 
     def connect(self, identity: Identity) -> AwsExternal:
         return AwsExternal(self._factory, identity, self._calls)
+
+    def close(self) -> None:
+        """Stops the call pool and closes every client: nothing may call AWS after this."""
+        self._calls.shutdown()
+        self._factory.close()
 
 
 class AwsExternal:
@@ -100,7 +105,7 @@ class AwsExternal:
             case _:
                 assert_never(action)
 
-    def execute_all(self, actions: Sequence[Action]) -> list[AwsFailure | None]:
+    def execute_all(self, actions: Sequence[Action]) -> list[CallFailure | None]:
         sent = [self._submit(functools.partial(attempt, a, self.execute)) for a in actions]
         return [future.result() for future in sent]
 
@@ -149,11 +154,11 @@ class AwsExternal:
         def run() -> T | RegionFailure:
             try:
                 return read()
-            except AwsCallError as e:
+            except CallError as e:
                 return RegionFailure(region, e.failure)
             except Exception as e:
                 log.exception("reading Audit Manager in %s failed unexpectedly", region)
-                return RegionFailure(region, internal_failure("GetAccountStatus", e))
+                return RegionFailure(region, unexpected("GetAccountStatus", e))
 
         return run
 
@@ -177,8 +182,8 @@ class AwsExternal:
     def _forget_on_expiry(self, read: Callable[[], T]) -> T:
         try:
             return read()
-        except AwsCallError as e:
-            if e.failure.reason == "AwsCredentials" and e.failure.retry is Retry.SOON:
+        except CallError as e:
+            if e.failure.kind is Kind.CREDENTIALS_EXPIRED:
                 # AWS says the credentials expired while botocore thought them valid (a
                 # clock that drifted): build the clients anew, with fresh credentials.
                 self._factory.forget(self._identity)

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from awsorg_operator.failures import AwsFailure
+from awsorg_operator.failures import CallFailure
 
 
 class AccountStatus(StrEnum):
@@ -43,7 +43,7 @@ class RegionView:
 @dataclass(frozen=True)
 class RegionFailure:
     region: str
-    failure: AwsFailure
+    failure: CallFailure
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,35 @@
+"""One wrapper for every call to the Kubernetes API made inside a reconcile (an
+organization's claim, the record of a write before it is sent): the client's exceptions become
+`CallError`, retried soon, so an API server restart is not mistaken for a bug."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import kubernetes
+import urllib3
+
+from awsorg_operator.failures import CallError, CallFailure, Kind
+
+T = TypeVar("T")
+
+REQUEST_TIMEOUT = 10  # seconds: a reconcile's thread must not hang on the API server
+
+
+def kube_call(operation: str, fn: Callable[[], T], allowed: tuple[int, ...] = ()) -> T | None:
+    """Runs `fn`; None when the API server answers with one of the `allowed` HTTP statuses
+    (404 for a read of something absent, 409 for a write that lost a race)."""
+    try:
+        return fn()
+    except kubernetes.client.ApiException as e:
+        if e.status in allowed:
+            return None
+        raise CallError(_failure(operation, e)) from e
+    except urllib3.exceptions.HTTPError as e:
+        raise CallError(_failure(operation, e)) from e
+
+
+def _failure(operation: str, error: BaseException) -> CallFailure:
+    code = str(getattr(error, "status", "") or type(error).__name__)
+    return CallFailure(operation, code, str(error), Kind.KUBERNETES)
