@@ -51,7 +51,7 @@ def report(s: Survey, acted: Acted, now: datetime) -> Outcome:
         # An unfinished deletion keeps trying, slowly, until AWS lets it finish or a person
         # sets deletionPolicy Retain.
         retry = None if acted.released else (retry or Retry.SLOWLY)
-    conditions = _conditions(res, ((READY, ready), (SYNCED, synced)), stamp)
+    conditions = _conditions(res.status, res.generation, (ready, synced), stamp)
     events = _events(s, acted)
     events += _warnings(res, (ready, synced), {e.reason for e in events})
     return Outcome(_status(s, conditions, remembered, failures), events, retry)
@@ -62,10 +62,7 @@ def invalid_spec(previous: Status, generation: int, message: str, now: datetime)
     status stays as it was. The CRD's schema refuses such a spec before it is stored; this
     guards objects stored before a schema change."""
     bad: _Cond = ("False", "InvalidSpec", message)
-    stamp = clock.rfc3339(now)
-    conditions = tuple(
-        set_condition(previous.conditions, t, *bad, generation, stamp) for t in (READY, SYNCED)
-    )
+    conditions = _conditions(previous, generation, (bad, bad), clock.rfc3339(now))
     old = previous.condition(READY)
     fresh = old is None or old.message != message  # once, not at every re-check
     events = [Event("Warning", "InvalidSpec", message)] if fresh else []
@@ -76,12 +73,11 @@ def invalid_spec(previous: Status, generation: int, message: str, now: datetime)
 
 
 def _conditions(
-    res: Resource, conds: Iterable[tuple[str, _Cond]], stamp: str
+    previous: Status, generation: int, ready_synced: tuple[_Cond, _Cond], stamp: str
 ) -> tuple[Condition, ...]:
-    prev = res.status.conditions
     return tuple(
-        set_condition(prev, type_, status, why, message, res.generation, stamp)
-        for type_, (status, why, message) in conds
+        set_condition(previous.conditions, type_, status, why, message, generation, stamp)
+        for type_, (status, why, message) in zip((READY, SYNCED), ready_synced, strict=True)
     )
 
 
