@@ -26,7 +26,7 @@ from awsorg_operator.api import (
 from awsorg_operator.conditions import READY, SYNCED, reason, set_condition
 from awsorg_operator.failures import CallFailure, Retry
 from awsorg_operator.journal import Acted, planned
-from awsorg_operator.observed import RegionView
+from awsorg_operator.observed import Observed, RegionView
 from awsorg_operator.resource import Event, Outcome, Resource
 from awsorg_operator.survey import Survey
 
@@ -182,7 +182,7 @@ def _status(
     if observed is None:
         trusted, admin, regions = prev.trusted_access, prev.delegated_admin_account_id, prev.regions
     else:
-        trusted = TrustedAccess.ENABLED if observed.trusted_access else TrustedAccess.DISABLED
+        trusted = trusted_access(observed)
         regions = _region_status(s, remembered, failures)
         admins = {x.delegated_admin_account_id for x in regions if x.account_status}
         admin = next(iter(admins)) if len(admins) == 1 else None
@@ -211,22 +211,27 @@ def _region_status(
     messages: dict[str | None, str] = {b.region: b.message for b in s.plan.blockers}
     messages |= {e.region: f"{e.operation}: {e.message}" for e in remembered if e.message}
     messages |= {region: f.describe() for region, f in failures}
-    out = []
-    for region in s.desired.regions:
-        view = s.observed.regions.get(region)
-        if isinstance(view, RegionView):
-            out.append(
-                RegionStatus(
-                    region=region,
-                    account_status=view.account_status.value,
-                    delegated_admin_account_id=view.admin_account_id,
-                    kms_key=view.kms_key,
-                    message=messages.get(region),
-                )
-            )
-        else:
-            out.append(RegionStatus(region=region, message=messages.get(region)))
-    return tuple(out)
+    return tuple(
+        region_status(region, s.observed.regions.get(region), messages.get(region))
+        for region in s.desired.regions
+    )
+
+
+def region_status(region: str, view: object, message: str | None = None) -> RegionStatus:
+    """One Region as status shows it (and the plan command): what AWS has there, if read."""
+    if not isinstance(view, RegionView):
+        return RegionStatus(region=region, message=message)
+    return RegionStatus(
+        region=region,
+        account_status=view.account_status.value,
+        delegated_admin_account_id=view.admin_account_id,
+        kms_key=view.kms_key,
+        message=message,
+    )
+
+
+def trusted_access(observed: Observed) -> TrustedAccess:
+    return TrustedAccess.ENABLED if observed.trusted_access else TrustedAccess.DISABLED
 
 
 def _messages(failures: Iterable[tuple[str | None, CallFailure]]) -> str:

@@ -14,6 +14,7 @@ from awsorg_operator.actions import fields
 from awsorg_operator.conditions import reason
 from awsorg_operator.failures import CallFailure
 from awsorg_operator.observed import Observed, OrgView, RegionView
+from awsorg_operator.report import region_status, trusted_access
 from awsorg_operator.survey import Survey
 
 IN_SYNC, ERROR, CHANGES = 0, 1, 2
@@ -68,7 +69,7 @@ def _aws(org: OrgView | None, observed: Observed | None) -> dict[str, Any] | Non
         "callerAccountID": org.caller_account_id,
     }
     if observed is not None:
-        out["trustedAccess"] = "Enabled" if observed.trusted_access else "Disabled"
+        out["trustedAccess"] = trusted_access(observed).value
         out["delegatedAdministrators"] = sorted(observed.org_delegated_admins)
         out["regions"] = [_region(name, v) for name, v in observed.regions.items()]
     return out
@@ -76,12 +77,7 @@ def _aws(org: OrgView | None, observed: Observed | None) -> dict[str, Any] | Non
 
 def _region(name: str, view: object) -> dict[str, Any]:
     if isinstance(view, RegionView):
-        return {
-            "region": name,
-            "accountStatus": view.account_status.value,
-            "delegatedAdminAccountID": view.admin_account_id,
-            "kmsKey": view.kms_key,
-        }
+        return region_status(name, view).model_dump(by_alias=True, exclude={"message"})
     return {"region": name, "readable": False}
 
 

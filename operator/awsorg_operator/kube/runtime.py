@@ -34,6 +34,7 @@ from awsorg_operator.report import invalid_spec
 from awsorg_operator.resource import Claim, Outcome, Resource, from_manifest, read_status
 from awsorg_operator.settings import Settings, client_settings
 
+CLAIMS_KEY = "all"  # the one key of the kopf index of every resource's claim
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 Step = Callable[[Resource, list[Claim]], Outcome]
 
@@ -116,9 +117,6 @@ class Runtime:
             assert outcome.retry is not None
             delay = backoff(outcome.retry, int(kw.get("retry", 0)))
             raise kopf.TemporaryError(ready.message if ready else "retrying", delay=delay)
-
-
-CLAIMS_KEY = "all"  # the one key of the kopf index of every resource's claim
 
 
 def _invalid(body: kopf.Body, error: ValidationError) -> Outcome:
