@@ -72,7 +72,7 @@ class Reconciler:
         first = survey(aws, res, base.desired, self._owner(res, claims))
         if first.observed is None:  # a check stopped it
             return first, Acted()
-        first = replace(first, drift=drift(res, first.plan))
+        first = replace(first, drift=drift(first))
         if first.drift:
             metrics.DRIFT_DETECTED.labels(res.spec.management_policy.value).inc()
         if not res.manages:

@@ -88,14 +88,15 @@ def look_again(aws: Reader, s: Survey) -> Survey:
     return replace(s, observed=observed, plan=planner(s.desired, observed))
 
 
-def drift(res: Resource, first: Plan) -> tuple[str, ...]:
+def drift(first: Survey) -> tuple[str, ...]:
     """AWS differs although this generation was Ready: someone changed it outside Kubernetes."""
+    res = first.res
     prev = res.status.condition(READY)
     was_ready = (
         prev is not None
         and prev.status == "True"
         and res.status.observed_generation == res.generation
     )
-    if not was_ready or first.converged:
+    if not was_ready or first.plan.converged:
         return ()
-    return tuple(first.differences())
+    return tuple(first.plan.differences())
