@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from awsorg_operator.external import Identity
 from awsorg_operator.failures import Retry
 from awsorg_operator.kube.probes import Watchdog
-from awsorg_operator.kube.runtime import backoff
+from awsorg_operator.kube.runtime import Runtime, backoff
 from awsorg_operator.resource import read_status
+from awsorg_operator.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -49,3 +51,20 @@ def test_the_watchdog_names_a_reconcile_past_its_bound_only() -> None:
             stuck = dog.stuck()
             assert stuck is not None and "the reconcile of a" in stuck
     assert dog.stuck() is None  # finished: healthy again
+
+
+def test_the_runtime_closes_every_pool_it_built_at_clean_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kopf's clean-up closes the runtime: no reconcile and no AWS call can start after it."""
+    # Were the call pool left open, the call would go here (nothing listens), never further.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    rt = Runtime(Settings(aws_workers=2, aws_max_attempts=1))
+    aws = rt.connector.connect(Identity())
+    rt.close()
+    with pytest.raises(RuntimeError, match="shutdown"):
+        rt.pool.submit(lambda: None)
+    with pytest.raises(RuntimeError, match="shutdown"):
+        aws.observe_org()  # refused by the closed call pool before any request is made
