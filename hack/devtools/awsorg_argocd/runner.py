@@ -25,8 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from awsorg_devbase import ManagedProcess, free_ports
 from awsorg_localcluster import LocalControlPlane, argocd_files_dir, tool_path
-from awsorg_localcluster.process import ManagedProcess, free_ports
 
 from .gitrepo import GitServer
 

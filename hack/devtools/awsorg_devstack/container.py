@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from awsorg_localcluster.process import ManagedProcess, free_ports
+from awsorg_devbase import ManagedProcess, free_ports
 
 from .stack import (
     REPO,

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from awsorg_localcluster.process import ManagedProcess, free_ports
+from awsorg_devbase import ManagedProcess, free_ports
 
 from .stack import CHART, wait_for
 

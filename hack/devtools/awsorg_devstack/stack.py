@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from awsorg_devbase import ManagedProcess, free_ports
 from awsorg_localcluster import LocalControlPlane, tool_path
-from awsorg_localcluster.process import ManagedProcess, free_ports
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "charts" / "awsorg-operator"

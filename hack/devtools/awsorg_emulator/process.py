@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from awsorg_localcluster.process import ManagedProcess, tail
+from awsorg_devbase import ManagedProcess, tail
 
 from .client import EmulatorControl, SeedName
 

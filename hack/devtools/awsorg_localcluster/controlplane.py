@@ -28,8 +28,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from awsorg_devbase import ManagedProcess, free_ports, tail
+
 from .pki import PKI, write_pki
-from .process import ManagedProcess, free_ports, tail
 from .tools import tool_path
 
 __all__ = ["ControlPlaneError", "KubectlError", "LocalControlPlane"]
