@@ -10,7 +10,6 @@ from .stack import (
     install_crd_and_rbac,
     install_peering,
     render_chart,
-    wait_for,
 )
 
 __all__ = [
@@ -23,5 +22,4 @@ __all__ = [
     "install_crd_and_rbac",
     "install_peering",
     "render_chart",
-    "wait_for",
 ]

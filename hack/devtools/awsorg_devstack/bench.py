@@ -31,7 +31,8 @@ from typing import Any, cast
 
 from kubernetes import client, config
 
-from awsorg_devstack.stack import Operator, install_crd_and_rbac, wait_for
+from awsorg_devbase import wait_for
+from awsorg_devstack.stack import Operator, install_crd_and_rbac
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_emulator.schema import CallRecord, OrganizationSeedView
 from awsorg_localcluster import LocalControlPlane

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import boto3
 
+from awsorg_devbase import wait_for
 from awsorg_emulator import MANAGEMENT_ACCOUNT_ID, EmulatorProcess
 from awsorg_localcluster import LocalControlPlane
 
-from .stack import REPO, Operator, install_crd_and_rbac, wait_for
+from .stack import REPO, Operator, install_crd_and_rbac
 
 EXAMPLE = REPO / "examples" / "adopt-existing.yaml"
 NAME = "my-organization"
