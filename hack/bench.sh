@@ -20,7 +20,7 @@ while [ "$#" -gt 0 ]; do
     esac
 done
 out="${BENCH_OUT:-.work/bench}"
-python -m awsorg_devstack.bench --label "$label" --out "$out" "${args[@]}"
+python -m awsorg_experiments.bench --label "$label" --out "$out" "${args[@]}"
 # shellcheck disable=SC2086  # the labels are words
-python -m awsorg_devstack.bench_report --results "$out" --doc "${BENCH_DOC:-docs/performance.md}" \
+python -m awsorg_generators.bench_report --results "$out" --doc "${BENCH_DOC:-docs/performance.md}" \
     ${BENCH_TEMPLATE:+--template "$BENCH_TEMPLATE"} ${BENCH_REPORT:-$label}

@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/setup.sh
-exec python -m awsorg_devstack.demo "$@"
+exec python -m awsorg_experiments.demo "$@"

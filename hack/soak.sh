@@ -11,4 +11,4 @@ if [ "$#" -lt 1 ]; then
     exit 2
 fi
 source hack/setup.sh
-exec python -m awsorg_devstack.soak --minutes "$1" --out "${2:-.work/soak}"
+exec python -m awsorg_experiments.soak --minutes "$1" --out "${2:-.work/soak}"

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from awsorg_devbase import WaitTimeoutError
+from awsorg_devbase import wait_for as devbase_wait_for
 from awsorg_devstack import REPO, Operator, build_image, install_crd_and_rbac
-from awsorg_devstack import wait_for as devstack_wait_for
-from awsorg_devstack.stack import WaitTimeoutError
 from awsorg_emulator import (
     AUDIT_ACCOUNT_ID,
     MANAGEMENT_ACCOUNT_ID,
@@ -33,7 +33,7 @@ RESYNC_SECONDS = 10  # the chart's minimum; drift tests wait for the re-check
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
     try:
-        return devstack_wait_for(what, check, timeout=timeout)
+        return devbase_wait_for(what, check, timeout=timeout)
     except WaitTimeoutError as e:
         pytest.fail(str(e))
 
@@ -107,7 +107,7 @@ class Kube:
         """Leaves the cluster empty for the next test, with the operator's help if it runs."""
         self("delete", "amoc", "--all", "--wait=false", check=False)
         try:
-            devstack_wait_for("every resource gone", lambda: not self.names(), timeout=timeout)
+            devbase_wait_for("every resource gone", lambda: not self.names(), timeout=timeout)
         except WaitTimeoutError:
             # A deletion that waits on AWS (by design) must not leak into the next test.
             for name in self.names():

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from awsorg_devstack import Operator
+from awsorg_devstack.faultproxy import FaultProxy
 from awsorg_emulator import EmulatorControl
-from awsorg_faultproxy import FaultProxy
 from tests.e2e.conftest import AUDIT, RESYNC_SECONDS, Kube, wait_for
 from tests.e2e.test_operator import EXAMPLE, NAME, NEW_REGION, REGIONS, admin_in, adopting, aws
 

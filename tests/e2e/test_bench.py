@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from awsorg_devstack import bench, bench_report
+from awsorg_experiments import bench
+from awsorg_generators import bench_report
 
 pytestmark = pytest.mark.e2e
 

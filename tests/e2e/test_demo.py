@@ -40,7 +40,7 @@ def leftovers(run_id: str) -> list[str]:
 
 def demo(logs: Path, run_id: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "awsorg_devstack.demo", "--logs", str(logs)],
+        [sys.executable, "-m", "awsorg_experiments.demo", "--logs", str(logs)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -8,7 +8,7 @@ from typing import cast
 
 import pytest
 
-from awsorg_devstack.soak import FAULTS, run
+from awsorg_experiments.soak import FAULTS, run
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from awsorg_devstack.bench import REGIONS as BENCH_REGIONS
 from awsorg_emulator import EmulatorControl
 from awsorg_emulator.schema import CallRecord
+from awsorg_experiments.bench import REGIONS as BENCH_REGIONS
 from awsorg_operator.aws.concurrency import PER_IDENTITY
 from tests.integration.conftest import AUDIT, REGIONS, WORKLOADS, Harness
 

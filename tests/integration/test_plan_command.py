@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from awsorg_devbase import free_ports
 from awsorg_emulator import ORGANIZATION_ID, EmulatorControl, EmulatorProcess
-from awsorg_localcluster.process import free_ports
 from tests.integration.conftest import AUDIT, MGMT, MUTATING, REGIONS, WORKLOADS
 from tests.integration.test_reconcile import as_management
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Generator, Iterator
 from typing import TypeVar
 
 import pytest
 
+from awsorg_devbase import WaitTimeoutError, wait_for
 from awsorg_localcluster import LocalControlPlane
 
 T = TypeVar("T")
@@ -35,11 +35,7 @@ def wait_until(
     probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.2
 ) -> T:
     """Call ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not true within {timeout}s")
-        time.sleep(interval)  # a poll interval, bounded by the deadline
+    try:
+        return wait_for(what, probe, timeout, interval)
+    except WaitTimeoutError:
+        pytest.fail(f"{what}: not true within {timeout}s")

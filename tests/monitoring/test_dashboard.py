@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from awsorg_devstack import dashboard
+from awsorg_generators import dashboard
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +18,7 @@ MONITORING_DOC = Path(__file__).resolve().parents[2] / "docs" / "monitoring.md"
 
 def test_the_chart_dashboard_is_in_step_with_its_generator() -> None:
     assert dashboard.OUTPUT.read_text() == dashboard.render(), (
-        "run: .venv/bin/python -m awsorg_devstack.dashboard"
+        "run: .venv/bin/python -m awsorg_generators.dashboard"
     )
     assert dashboard.main(["--check"]) == 0
 

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from awsorg_localcluster.process import ManagedProcess, free_ports
+from awsorg_devbase import ManagedProcess, free_ports
 
 _GIT_DAEMON = Path("/usr/lib/git-core/git-daemon")
 _IDENTITY = ("-c", "user.name=awsorg tests", "-c", "user.email=tests@awsorg.invalid")

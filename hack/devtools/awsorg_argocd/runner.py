@@ -17,7 +17,6 @@ import os
 import secrets
 import shutil
 import socket
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -25,8 +24,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from awsorg_devbase import ManagedProcess, WaitTimeoutError, free_ports, wait_for
 from awsorg_localcluster import LocalControlPlane, argocd_files_dir, tool_path
-from awsorg_localcluster.process import ManagedProcess, free_ports
 
 from .gitrepo import GitServer
 
@@ -39,15 +38,13 @@ class ArgoCDError(RuntimeError):
     pass
 
 
-def _wait(what: str, check: Callable[[], object], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise ArgoCDError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+def _wait(what: str, check: Callable[[], object], timeout: float) -> None:
+    """The common wait, failing as Argo CD's own error: the message says which part did not
+    come up."""
+    try:
+        wait_for(what, check, timeout, every=0.2)
+    except WaitTimeoutError as e:
+        raise ArgoCDError(str(e)) from None
 
 
 def _listening(port: int) -> bool:

@@ -1,5 +1,8 @@
-"""The whole stack on one machine: control plane, AWS emulators, and the operator installed
-the way the Helm chart installs it. Shared by the end-to-end tests and the demo."""
+"""Test fixtures for the whole stack on one machine: the operator installed the way the Helm
+chart installs it, as a process (`stack`) or from its image (`container`), beside the control
+plane and the AWS emulators; a real Prometheus (`prometheus`); a TCP proxy that injects
+faults (`faultproxy`). Shared by the end-to-end tests and awsorg_experiments; only fixtures
+live here, so that a test depends on nothing it does not run."""
 
 from .container import ContainerOperator, build_image
 from .stack import (
@@ -10,7 +13,6 @@ from .stack import (
     install_crd_and_rbac,
     install_peering,
     render_chart,
-    wait_for,
 )
 
 __all__ = [
@@ -23,5 +25,4 @@ __all__ = [
     "install_crd_and_rbac",
     "install_peering",
     "render_chart",
-    "wait_for",
 ]

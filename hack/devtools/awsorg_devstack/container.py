@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from awsorg_localcluster.process import ManagedProcess, free_ports
+from awsorg_devbase import ManagedProcess, free_ports, wait_for
 
 from .stack import (
     REPO,
@@ -31,7 +31,6 @@ from .stack import (
     chart_pod_spec,
     container_env,
     operator_values,
-    wait_for,
 )
 
 __all__ = ["ContainerOperator", "build_image", "security_flags"]

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from awsorg_localcluster.process import ManagedProcess, free_ports
+from awsorg_devbase import ManagedProcess, free_ports, wait_for
 
-from .stack import CHART, wait_for
+from .stack import CHART
 
 RULES = CHART / "files" / "prometheus-rules.yaml"
 JOB = "awsorg-operator"  # the job name the rules select (the chart's ServiceMonitor sets it)

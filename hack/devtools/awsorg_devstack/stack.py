@@ -6,43 +6,22 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
+from awsorg_devbase import ManagedProcess, free_ports, wait_for
 from awsorg_localcluster import LocalControlPlane, tool_path
-from awsorg_localcluster.process import ManagedProcess, free_ports
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "charts" / "awsorg-operator"
 NAMESPACE = "awsorg-system"
 RELEASE = "awsorg-operator"
 RBAC_KINDS = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
-
-T = TypeVar("T")
-
-
-class WaitTimeoutError(AssertionError):
-    pass
-
-
-def wait_for(
-    what: str, check: Callable[[], T | None], timeout: float = 60.0, every: float = 0.25
-) -> T:
-    """Polls `check` until it returns something truthy; raises `Timeout` at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    raise WaitTimeoutError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def render_chart(*args: str) -> list[dict[str, Any]]:

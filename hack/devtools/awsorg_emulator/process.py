@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from awsorg_localcluster.process import ManagedProcess, tail
+from awsorg_devbase import ManagedProcess, WaitTimeoutError, tail, wait_for
 
 from .client import EmulatorControl, SeedName
 
@@ -105,19 +105,24 @@ class EmulatorProcess:
         )
 
     def _poll(self, deadline: float, probe: Callable[[], str | None], what: str) -> str:
-        delay = 0.01
-        while time.monotonic() < deadline:
+        """Polls `probe` (quickly at first: the emulator starts in about a second) until the
+        shared start-up `deadline`; a failure is an EmulatorStartError with the log."""
+
+        def check() -> str | None:
             found = probe()
-            if found:
-                return str(found)
-            if self._process is not None and not self._process.running:
+            if not found and self._process is not None and not self._process.running:
                 raise EmulatorStartError(
                     f"emulator exited ({self._process.returncode}) before it "
                     f"could {what}; log:\n{self.log_tail()}"
                 )
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
-        raise EmulatorStartError(f"emulator did not {what} in time; log:\n{self.log_tail()}")
+            return found
+
+        try:
+            return wait_for(what, check, deadline - time.monotonic(), 0.2, first=0.01)
+        except WaitTimeoutError:
+            raise EmulatorStartError(
+                f"emulator did not {what} in time; log:\n{self.log_tail()}"
+            ) from None
 
     def _listening_url(self) -> str | None:
         # The log is appended to: only this start's lines count (ManagedProcess marks each).

@@ -19,7 +19,6 @@ import ssl
 import subprocess
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 import weakref
@@ -28,8 +27,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from awsorg_devbase import ManagedProcess, WaitTimeoutError, free_ports, tail, wait_for
+
 from .pki import PKI, write_pki
-from .process import ManagedProcess, free_ports, tail
 from .tools import tool_path
 
 __all__ = ["ControlPlaneError", "KubectlError", "LocalControlPlane"]
@@ -434,26 +434,30 @@ class LocalControlPlane:
         *,
         timeout: float | None = None,
     ) -> None:
-        deadline = time.monotonic() + (timeout if timeout is not None else self._start_timeout)
-        last_error = "no answer yet"
-        while True:
+        """Polls `ready` until it holds; a component that exits or misses the deadline fails
+        as ControlPlaneError with both logs, which is what a broken start-up needs to show."""
+
+        def check() -> bool:
             if not process.running:
                 raise ControlPlaneError(
                     f"{process.name} exited with code {process.returncode} before {what} "
                     f"was ok\n{self.diagnostics(lines=60)}"
                 )
-            try:
-                if ready():
-                    return
-                last_error = "not ready"
-            except (OSError, urllib.error.URLError, ValueError) as error:
-                last_error = str(error)
-            if time.monotonic() > deadline:
-                raise ControlPlaneError(
-                    f"{what} not ok within the deadline (last: {last_error})\n"
-                    f"{self.diagnostics(lines=60)}"
-                )
-            time.sleep(_POLL_SECONDS)  # a poll interval, bounded by the deadline
+            return ready()
+
+        try:
+            wait_for(
+                what,
+                check,
+                timeout if timeout is not None else self._start_timeout,
+                _POLL_SECONDS,
+                ignore=(OSError, urllib.error.URLError, ValueError),
+            )
+        except WaitTimeoutError as e:
+            last = str(e.last) if isinstance(e.last, Exception) else "not ready"
+            raise ControlPlaneError(
+                f"{what} not ok within the deadline (last: {last})\n{self.diagnostics(lines=60)}"
+            ) from None
 
     def _write_admin_kubeconfig(self) -> Path:
         pki = self._require(self._pki)

@@ -1,9 +1,9 @@
 """Turn the benchmark's JSON results into `docs/performance.md` and its plot.
 
-    python -m awsorg_devstack.bench_report --results .work/bench --doc docs/performance.md \
+    python -m awsorg_generators.bench_report --results .work/bench --doc docs/performance.md \
         before after
 
-Each label is a `<label>.json` written by `awsorg_devstack.bench`; the tables show the labels
+Each label is a `<label>.json` written by `awsorg_experiments.bench`; the tables show the labels
 side by side, in the order given.
 """
 
@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: write a PNG
 import matplotlib.pyplot as plt
 
-from awsorg_devstack.bench import median, percentile
+from awsorg_experiments.bench import median, percentile
 
 # The longest chain of AWS calls that must wait for each other, per mode (docs/performance.md
 # derives them): a new resource's first reconcile, through credentials.roleARN.

@@ -6,7 +6,7 @@ applies the example, waits for Ready, shows the status, then changes the KMS key
 operator's back and shows the drift noticed and corrected. Everything stops on exit, Ctrl-C
 included; the logs stay in the folder it names.
 
-    python -m awsorg_devstack.demo [--logs DIR]
+    python -m awsorg_experiments.demo [--logs DIR]
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import boto3
 
+from awsorg_devbase import wait_for
+from awsorg_devstack import REPO, Operator, install_crd_and_rbac
 from awsorg_emulator import MANAGEMENT_ACCOUNT_ID, EmulatorProcess
 from awsorg_localcluster import LocalControlPlane
-
-from .stack import REPO, Operator, install_crd_and_rbac, wait_for
 
 EXAMPLE = REPO / "examples" / "adopt-existing.yaml"
 NAME = "my-organization"

@@ -1,8 +1,8 @@
 """The Grafana dashboard of the chart (charts/awsorg-operator/files/grafana-dashboard.json),
 built with Grafana's grafana-foundation-sdk rather than written by hand.
 
-    python -m awsorg_devstack.dashboard          # (re)writes the chart's file
-    python -m awsorg_devstack.dashboard --check  # exits 1 when the file is not in step
+    python -m awsorg_generators.dashboard          # (re)writes the chart's file
+    python -m awsorg_generators.dashboard --check  # exits 1 when the file is not in step
 
 Every query uses only metrics the operator exports (tests/e2e/test_monitoring.py scrapes
 /metrics and compares); docs/monitoring.md says what each panel shows.
@@ -22,7 +22,7 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, DataTransformerConfig
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-from .stack import CHART
+from awsorg_devstack.stack import CHART
 
 OUTPUT = CHART / "files" / "grafana-dashboard.json"
 UID = "awsorg-operator"
@@ -238,7 +238,7 @@ def render() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m awsorg_devstack.dashboard")
+    parser = argparse.ArgumentParser(prog="python -m awsorg_generators.dashboard")
     parser.add_argument("--check", action="store_true", help="only compare with the file")
     args = parser.parse_args(argv)
     text = render()

@@ -1,7 +1,7 @@
 """A soak: the operator runs for MINUTES against the local control plane and the emulator
 while the API server restarts, AWS faults come and go and AWS drifts behind its back.
 
-    python -m awsorg_devstack.soak --minutes 60 --out .work/soak
+    python -m awsorg_experiments.soak --minutes 60 --out .work/soak
 
 It samples the operator's RSS, open file descriptors, threads, reconcile counter and /healthz
 every few seconds and fails (exit 1) on:

@@ -3,7 +3,7 @@
 Each child runs in its own session (so a terminal's Ctrl-C reaches only
 Python, which then stops the children in order) and, on Linux, with
 ``PR_SET_PDEATHSIG=SIGKILL`` so that even a SIGKILLed test run leaves no
-etcd or kube-apiserver behind. An ``atexit`` hook stops whatever is still
+etcd, emulator or operator behind. An ``atexit`` hook stops whatever is still
 running when the interpreter exits normally.
 """
 

@@ -1,7 +1,7 @@
 """The benchmark (issue 9): the operator, run as the chart runs it, against the local control
 plane and the AWS emulator with an injected per-call latency.
 
-    python -m awsorg_devstack.bench --label after --out .work/bench [--quick]
+    python -m awsorg_experiments.bench --label after --out .work/bench [--quick]
 
 Measures, in one run on this machine:
 - time from the create request (what `kubectl apply` sends) to `Ready=True`, p50 and p95 over
@@ -10,7 +10,7 @@ Measures, in one run on this machine:
 - N organizations (one resource each, reached through `credentials.roleARN`): how long one
   re-check of all of them takes when they come due together, the operator's RSS, CPU seconds
   and threads.
-Writes `<out>/<label>.json`; `awsorg_devstack.bench_report` turns the labels into
+Writes `<out>/<label>.json`; `awsorg_generators.bench_report` turns the labels into
 `docs/performance.md` and its plot. Nothing here asserts a speed: it measures.
 """
 
@@ -31,7 +31,8 @@ from typing import Any, cast
 
 from kubernetes import client, config
 
-from awsorg_devstack.stack import Operator, install_crd_and_rbac, wait_for
+from awsorg_devbase import wait_for
+from awsorg_devstack.stack import Operator, install_crd_and_rbac
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_emulator.schema import CallRecord, OrganizationSeedView
 from awsorg_localcluster import LocalControlPlane
