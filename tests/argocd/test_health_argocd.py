@@ -197,3 +197,28 @@ def test_application_health_check_in_patch_reports_child_health() -> None:
         {"status": "Degraded", "message": "x"},
         {"status": "Progressing"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "health"),
+    [
+        ({"sync": {"status": "Synced"}}, "Healthy"),
+        ({"sync": {"status": "Synced"}, "operationState": {"phase": "Succeeded"}}, "Healthy"),
+        # Judged Healthy for a moment while its own sync still creates its resources: the app
+        # of apps must not move on to the next wave yet.
+        ({"sync": {"status": "Synced"}, "operationState": {"phase": "Running"}}, "Progressing"),
+        ({"sync": {"status": "OutOfSync"}}, "Progressing"),
+        ({}, "Progressing"),
+    ],
+    ids=["synced", "sync-finished", "sync-running", "out-of-sync", "sync-unknown"],
+)
+def test_a_child_application_is_healthy_only_once_synced(
+    status: dict[str, Any], health: str
+) -> None:
+    child = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "x"},
+        "status": {"health": {"status": "Healthy"}, **status},
+    }
+    assert evaluate([child])[0]["status"] == health
