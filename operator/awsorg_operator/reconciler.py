@@ -94,7 +94,7 @@ class Reconciler:
             retained = Event("Normal", "Retained", first.stop.message)
             return replace(base, org=first.org, notices=(retained,)), Acted(released=True)
         if first.observed is None:  # a check stopped it
-            return replace(first, notices=()), Acted()
+            return first, Acted()
         acted = self._act(aws, first)
         last = look_again(aws, first) if acted.done else first
         assert last.observed is not None and last.org is not None

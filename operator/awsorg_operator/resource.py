@@ -107,8 +107,7 @@ def from_manifest(obj: Mapping[str, Any]) -> Resource:
     does not parse (the API server refuses one, but an old stored object or a file may not)."""
     meta = obj.get("metadata") or {}
     return Resource(
-        name=str(meta.get("name") or ""),
-        uid=str(meta.get("uid") or ""),
+        *_named(meta),
         generation=int(meta.get("generation") or 0),
         created=str(meta.get("creationTimestamp") or ""),
         spec=Spec.model_validate(dict(obj.get("spec") or {})),
@@ -122,11 +121,15 @@ def claim_of(obj: Mapping[str, Any]) -> Claim:
     meta, status = obj.get("metadata") or {}, obj.get("status") or {}
     org = status.get("organizationID")
     return Claim(
-        name=str(meta.get("name") or ""),
-        uid=str(meta.get("uid") or ""),
+        *_named(meta),
         created=str(meta.get("creationTimestamp") or ""),
         organization_id=org if isinstance(org, str) else None,
     )
+
+
+def _named(meta: Mapping[str, Any]) -> tuple[str, str]:
+    """An object's name and UID, empty when absent (a file may carry neither)."""
+    return str(meta.get("name") or ""), str(meta.get("uid") or "")
 
 
 def read_status(raw: Mapping[str, Any]) -> Status:

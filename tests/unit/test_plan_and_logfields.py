@@ -10,7 +10,7 @@ import pytest
 from awsorg_operator import logfields
 from awsorg_operator.actions import RegisterAdmin
 from awsorg_operator.api import Condition, RegionStatus, Spec, Status
-from awsorg_operator.cli import output as plan_report
+from awsorg_operator.cli import output
 from awsorg_operator.cli.command import ReadOnly, preview
 from awsorg_operator.external import Identity
 from awsorg_operator.observed import AccountStatus, Organization, OrgView
@@ -46,19 +46,19 @@ def test_the_read_only_view_has_no_way_to_write() -> None:
 @pytest.mark.parametrize(
     ("aws", "spec", "code"),
     [
-        (FakeAws(), {}, plan_report.IN_SYNC),
-        (FakeAws(regions={r: FakeRegion() for r in REGIONS}), {}, plan_report.CHANGES),
-        (FakeAws(), {"delegatedAdminAccountID": WORKLOADS}, plan_report.CHANGES),  # blocked
-        (FakeAws(), {"managementPolicy": "Observe"}, plan_report.IN_SYNC),
-        (FakeAws(caller=AUDIT), {}, plan_report.ERROR),  # NotManagementAccount
-        (FakeAws().fail(DENIED, "DescribeOrganization"), {}, plan_report.ERROR),
-        (FakeAws().fail(DENIED, "GetAccountStatus", "eu-west-1"), {}, plan_report.ERROR),
+        (FakeAws(), {}, output.IN_SYNC),
+        (FakeAws(regions={r: FakeRegion() for r in REGIONS}), {}, output.CHANGES),
+        (FakeAws(), {"delegatedAdminAccountID": WORKLOADS}, output.CHANGES),  # blocked
+        (FakeAws(), {"managementPolicy": "Observe"}, output.IN_SYNC),
+        (FakeAws(caller=AUDIT), {}, output.ERROR),  # NotManagementAccount
+        (FakeAws().fail(DENIED, "DescribeOrganization"), {}, output.ERROR),
+        (FakeAws().fail(DENIED, "GetAccountStatus", "eu-west-1"), {}, output.ERROR),
     ],
     ids=["in-sync", "drift", "blocked", "observe-in-sync", "stopped", "denied", "region-unread"],
 )
 def test_exit_status(aws: FakeAws, spec: dict[str, Any], code: int) -> None:
     p = run(aws, **spec)
-    assert plan_report.exit_code([p]) == code, plan_report.to_text([p])
+    assert output.exit_code([p]) == code, output.to_text([p])
     assert aws.writes() == []
 
 
@@ -66,22 +66,22 @@ def test_drift_lists_the_actions_in_the_plans_order_and_writes_nothing() -> None
     aws = FakeAws()
     aws.regions["eu-west-1"].admin = None
     p = run(aws)
-    data = plan_report.to_data([p])
+    data = output.to_data([p])
     (res,) = data["resources"]
     assert [(a["operation"], a["region"]) for a in res["actions"]] == [
         ("RegisterOrganizationAdminAccount", "eu-west-1")
     ]
     assert data["exitCode"] == 2 and res["wouldApply"] and aws.writes() == []
     assert "1. RegisterOrganizationAdminAccount in eu-west-1 (account 111111111111)" in (
-        plan_report.to_text([p])
+        output.to_text([p])
     )
 
 
 def test_the_worst_resource_decides_the_exit_status() -> None:
     ok, differs = run(FakeAws()), run(FakeAws(), delegatedAdminAccountID=WORKLOADS)
     failed = run(FakeAws().fail(DENIED, "DescribeOrganization"))
-    assert plan_report.exit_code([ok, differs]) == 2
-    assert plan_report.exit_code([differs, failed, ok]) == 1
+    assert output.exit_code([ok, differs]) == 2
+    assert output.exit_code([differs, failed, ok]) == 1
 
 
 def cond(type_: str, status: str, reason: str, message: str = "m") -> Condition:
@@ -156,7 +156,7 @@ def test_the_fields_name_the_resource_organization_account_and_regions() -> None
 def test_account_status_values_reach_the_report() -> None:
     aws = FakeAws()
     aws.regions["eu-west-1"].status = AccountStatus.PENDING_ACTIVATION
-    (res,) = plan_report.to_data([run(aws)])["resources"]
+    (res,) = output.to_data([run(aws)])["resources"]
     assert {r["region"]: r["accountStatus"] for r in res["aws"]["regions"]} == {
         "us-east-1": "ACTIVE",
         "eu-west-1": "PENDING_ACTIVATION",

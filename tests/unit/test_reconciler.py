@@ -5,14 +5,17 @@ Table-driven where the cases share a shape; each case names the behaviour it pro
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import kubernetes
 import pytest
 
 from awsorg_operator.api import PlannedAction, PlannedState, Spec, Status
-from awsorg_operator.failures import CallError, CallFailure, Kind, Retry
+from awsorg_operator.failures import CallFailure, Kind, Retry
+from awsorg_operator.kube.status_journal import StatusJournal
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.resource import Claim, Outcome, Resource
 from tests.fake_aws import AUDIT, DENIED, THROTTLED, WORKLOADS, FakeAws, FakeConnector
@@ -222,13 +225,20 @@ def test_no_record_no_write() -> None:
 
 
 def test_an_api_server_that_cannot_be_reached_is_its_own_reason_not_a_bug() -> None:
-    class Unreachable(MemoryJournal):
-        def in_flight(self, res: Resource, entries: tuple[PlannedAction, ...]) -> None:
-            raise CallError(CallFailure("PatchStatus", "503", "refused", Kind.KUBERNETES))
-
-    aws = FakeAws(maintenance_mode=False)
-    aws.regions["eu-west-1"].admin = None
-    org = Org(aws=aws, journal=Unreachable())
+    """The real status journal and kubernetes client, against a port that refuses."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: every connection is refused
+        config = kubernetes.client.Configuration()
+        config.host = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        previous = kubernetes.client.Configuration.get_default_copy()
+        kubernetes.client.Configuration.set_default(config)
+        try:
+            aws = FakeAws(maintenance_mode=False)
+            aws.regions["eu-west-1"].admin = None
+            org = Org(aws=aws, journal=StatusJournal())  # type: ignore[arg-type]
+            out = org.reconcile()
+        finally:
+            kubernetes.client.Configuration.set_default(previous)
     out = org.reconcile()
     assert org.cond("Synced") == ("False", "KubernetesError") and out.retry is Retry.SOON
     assert aws.writes() == []

@@ -44,6 +44,23 @@ _SERVER = {
 _MAINTENANCE_MODE = "maintenance mode"
 
 
+# In the order they are tried: a code in two sets would take the first.
+_BY_CODE = (
+    (_THROTTLING, Kind.THROTTLED),
+    (_CONCURRENT, Kind.CONCURRENT_MODIFICATION),
+    (_ACCESS_DENIED, Kind.DENIED),
+    (_EXPIRED, Kind.CREDENTIALS_EXPIRED),
+    (_BAD_CREDENTIALS, Kind.CREDENTIALS_REFUSED),
+)
+# Refusals for good with a name of their own; any other: retrying gets the same answer.
+_REFUSALS = {
+    "AWSOrganizationsNotInUseException": Kind.NO_ORGANIZATION,
+    "AccountNotFoundException": Kind.ACCOUNT_NOT_FOUND,
+    "ConstraintViolationException": Kind.CONSTRAINT_VIOLATION,
+    "ValidationException": Kind.INVALID,
+}
+
+
 def classify(operation: str, error: Exception) -> CallFailure:
     if isinstance(error, ClientError):
         return _classify_client_error(operation, error)
@@ -74,20 +91,3 @@ def _kind(code: str, message: str, status: int) -> Kind:
     if code == "ValidationException" and _MAINTENANCE_MODE in message.lower():
         return Kind.MAINTENANCE_MODE
     return _REFUSALS.get(code, Kind.REFUSED)
-
-
-# In the order they are tried: a code in two sets would take the first.
-_BY_CODE = (
-    (_THROTTLING, Kind.THROTTLED),
-    (_CONCURRENT, Kind.CONCURRENT_MODIFICATION),
-    (_ACCESS_DENIED, Kind.DENIED),
-    (_EXPIRED, Kind.CREDENTIALS_EXPIRED),
-    (_BAD_CREDENTIALS, Kind.CREDENTIALS_REFUSED),
-)
-# Refusals for good with a name of their own; any other: retrying gets the same answer.
-_REFUSALS = {
-    "AWSOrganizationsNotInUseException": Kind.NO_ORGANIZATION,
-    "AccountNotFoundException": Kind.ACCOUNT_NOT_FOUND,
-    "ConstraintViolationException": Kind.CONSTRAINT_VIOLATION,
-    "ValidationException": Kind.INVALID,
-}

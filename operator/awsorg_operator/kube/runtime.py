@@ -20,6 +20,7 @@ import kopf
 from pydantic import ValidationError
 
 from awsorg_operator import clock, logfields, metrics
+from awsorg_operator.api import Status
 from awsorg_operator.aws.clients import ClientFactory
 from awsorg_operator.aws.concurrency import CallPool
 from awsorg_operator.aws.connector import AwsConnector
@@ -93,7 +94,8 @@ class Runtime:
         try:
             res = from_manifest(body)
         except ValidationError as e:
-            _apply(body, patch, _invalid(body, e), logger, deleting=False)
+            before = read_status(body.status)
+            _apply(body, patch, before, _invalid(body, before, e), logger, deleting=False)
             if deleting:  # without a spec, deletionPolicy is unknown: keep the finalizer
                 raise kopf.TemporaryError("the spec does not parse", delay=900) from e
             return
@@ -111,7 +113,7 @@ class Runtime:
         synced = outcome.status.condition(SYNCED)
         result = "ok" if synced and synced.status == "True" else "error"
         metrics.RECONCILE_DURATION.labels(result).observe(time.monotonic() - started)
-        _apply(body, patch, outcome, logger, deleting)
+        _apply(body, patch, res.status, outcome, logger, deleting)
         ready = outcome.status.condition(READY)
         if outcome.retry in temporary:
             assert outcome.retry is not None
@@ -119,19 +121,23 @@ class Runtime:
             raise kopf.TemporaryError(ready.message if ready else "retrying", delay=delay)
 
 
-def _invalid(body: kopf.Body, error: ValidationError) -> Outcome:
+def _invalid(body: kopf.Body, before: Status, error: ValidationError) -> Outcome:
     message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
     generation = int(body.metadata.get("generation", 0))
-    return invalid_spec(read_status(body.status), generation, message, clock.utcnow())
+    return invalid_spec(before, generation, message, clock.utcnow())
 
 
 def _apply(
-    body: kopf.Body, patch: kopf.Patch, outcome: Outcome, logger: Logger, deleting: bool
+    body: kopf.Body,
+    patch: kopf.Patch,
+    before: Status,
+    outcome: Outcome,
+    logger: Logger,
+    deleting: bool,
 ) -> None:
     """The outcome into Kubernetes: the status patch kopf writes, the Events, the per-resource
-    series and the log lines of conditions that changed."""
+    series and the log lines of conditions that changed since `before`."""
     name = body.metadata.name or ""
-    before = read_status(body.status)
     patch.setdefault("status", {}).update(outcome.status.to_patch())
     if deleting and outcome.retry is None:  # the finalizer goes: so do its series
         resource_metrics.forget_resource(name)
