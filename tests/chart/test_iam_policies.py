@@ -1,7 +1,8 @@
-"""The IAM documents in docs/iam are well-formed policies without wildcard actions.
+"""The IAM documents in docs/iam are well-formed policies without wildcard actions, each in
+the account and on the role docs/aws-permissions.md puts it.
 
-Whether the operator's policy holds exactly the actions the code calls is checked elsewhere,
-against the code.
+Whether each role's policy holds exactly what the code does with that role is checked against
+the code, in tests/unit/test_iam_policy_covers_code.py.
 """
 
 from __future__ import annotations
@@ -20,7 +21,18 @@ pytestmark = pytest.mark.unit
 IAM = REPO / "docs" / "iam"
 POLICIES = sorted(IAM.glob("*.json"))
 TRUST_POLICIES = [p for p in POLICIES if p.name.startswith("trust-")]
-SERVICES = {"organizations", "auditmanager", "iam", "sts"}
+SERVICES = {"organizations", "auditmanager", "iam", "sts", "kms"}
+DOC = REPO / "docs" / "aws-permissions.md"
+MANAGEMENT, CLUSTER = "123456789012", "111122223333"  # the doc's placeholders
+# Where each file goes (docs/aws-permissions.md, "Which file goes where"): the role, the
+# account of that role, and the accounts whose ARNs the file names.
+WHERE = {
+    "operator-policy.json": ("awsorg-operator-management", MANAGEMENT, set()),
+    "trust-cross-account.json": ("awsorg-operator-management", MANAGEMENT, {CLUSTER}),
+    "assume-management-role-policy.json": ("awsorg-operator", CLUSTER, {MANAGEMENT}),
+    "trust-irsa.json": ("awsorg-operator", CLUSTER, {CLUSTER}),
+    "trust-pod-identity.json": ("awsorg-operator", CLUSTER, {CLUSTER}),
+}
 ACTION = re.compile(r"^(?P<service>[a-z0-9-]+):(?P<name>[A-Za-z]+)$")
 
 
@@ -44,6 +56,7 @@ def test_expected_documents_exist() -> None:
         "trust-irsa.json",
         "trust-pod-identity.json",
         "trust-cross-account.json",
+        "assume-management-role-policy.json",
     }
 
 
@@ -132,3 +145,59 @@ def test_irsa_trust_is_scoped_to_the_service_account_and_sts_audience() -> None:
         k.endswith(":sub") and v.startswith("system:serviceaccount:") for k, v in keys.items()
     )
     assert any(k.endswith(":aud") and v == "sts.amazonaws.com" for k, v in keys.items())
+
+
+def test_the_grant_on_a_kms_key_is_only_for_audit_manager() -> None:
+    """Audit Manager creates the grant through the caller; nobody else may use the role for it
+    (the conditions of AWS's managed policy AWSAuditManagerAdministratorAccess)."""
+    (statement,) = [
+        s
+        for s in _statements(IAM / "operator-policy.json")
+        if "kms:CreateGrant" in _as_list(s["Action"])
+    ]
+    assert _as_list(statement["Action"]) == ["kms:CreateGrant"]
+    assert statement["Condition"] == {
+        "Bool": {"kms:GrantIsForAWSResource": "true"},
+        "StringLike": {"kms:ViaService": "auditmanager.*.amazonaws.com"},
+    }
+
+
+def test_the_cross_account_trust_admits_the_cluster_role_with_a_made_external_id() -> None:
+    cluster_role = f"arn:aws:iam::{CLUSTER}:role/awsorg-operator"
+    statements = _statements(IAM / "trust-cross-account.json")
+    assert all(s["Principal"] == {"AWS": cluster_role} for s in statements)
+    (assume,) = [s for s in statements if "sts:AssumeRole" in _as_list(s["Action"])]
+    external_id = assume["Condition"]["StringEquals"]["sts:ExternalId"]
+    # A placeholder that says how to make the real one, never a value one could keep.
+    assert external_id == "REPLACE-with-openssl-rand-hex-16"
+    assert "openssl rand -hex 16" in DOC.read_text()
+
+
+def _table_rows() -> dict[str, list[str]]:
+    rows = {}
+    for line in DOC.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        name = re.fullmatch(r"\[`iam/([\w.-]+)`\]\(iam/[\w.-]+\)", cells[0])
+        if name and len(cells) == 5:
+            rows[name[1]] = cells
+    return rows
+
+
+def test_every_file_is_in_the_table_of_where_it_goes() -> None:
+    assert set(_table_rows()) == {p.name for p in POLICIES} == set(WHERE)
+
+
+@pytest.mark.parametrize("name", sorted(WHERE))
+def test_the_table_names_the_role_and_account_of_each_file(name: str) -> None:
+    role, account, _ = WHERE[name]
+    _, _, roles, accounts, _ = _table_rows()[name]
+    assert f"`{role}`" in roles, roles
+    assert f"`{account}`" in accounts, accounts
+
+
+@pytest.mark.parametrize("name", sorted(WHERE))
+def test_each_file_names_the_accounts_of_its_setup(name: str) -> None:
+    """The issue this guards against: a trust policy for one account next to steps that
+    create its role in the other one."""
+    named = set(re.findall(r"arn:aws:[a-z]+:[a-z0-9-]*:(\d{12}):", (IAM / name).read_text()))
+    assert named == WHERE[name][2]
