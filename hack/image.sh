@@ -24,8 +24,8 @@
 #   --oci-archive PATH   also export the image as an OCI archive (podman save --format oci-archive)
 #
 # Needs podman, buildah's chroot isolation and, for the stand-in, mmdebstrap (hack/setup.sh
-# installs them on Debian). The flags below are the ones these machines need
-# (../shared/CONTAINERS.md): --isolation chroot (crun refuses hybrid cgroups), and the host's
+# installs them on Debian). The flags below are the ones these machines need:
+# --isolation chroot (crun refuses hybrid cgroups), and the host's
 # CA bundle mounted into the build, because the package mirrors are reached through a TLS proxy.
 set -euo pipefail
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real, when a command is missing:
-#   podman, buildah, mmdebstrap, runc, ...   build and run the image (../shared/CONTAINERS.md)
+#   podman, buildah, mmdebstrap, runc, ...   build and run the image (hack/image.sh)
 #   redis-server                             Argo CD's cache
 #   prometheus (prometheus, promtool)        the alert rules' tests and a real Prometheus
 # A no-op (well under a second) when every command is already there. Needs root or sudo, and

@@ -1,8 +1,10 @@
 """An in-memory AWS behind the operator's seam (`External`), for unit tests with no process.
 
-It keeps the behaviour the operator depends on, as AWS documents it (../shared/AWS-FACTS.md)
-and as the HTTP emulator implements it; `tests/contract/` runs the same tests against both, so
-the fake cannot drift from the emulator. It starts as the emulator's "existing-customer" seed.
+It keeps the behaviour the operator depends on, as AWS documents it (the API references of
+Organizations, https://docs.aws.amazon.com/organizations/latest/APIReference/, and of Audit
+Manager, https://docs.aws.amazon.com/audit-manager/latest/APIReference/) and as the HTTP emulator
+implements it; `tests/contract/` runs the same tests against both, so the fake cannot drift
+from the emulator. It starts as the emulator's "existing-customer" seed.
 """
 
 from __future__ import annotations

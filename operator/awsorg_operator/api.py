@@ -1,7 +1,7 @@
 """The Kubernetes API we publish: `AuditManagerOrgConfig` in `awsorg.io/v1alpha1`.
 
 The CRD in `crds/` is the schema users see; these models are what the operator reads and
-writes. A golden test (`tests/unit/test_crd.py`) keeps the two in step.
+writes. A golden test (`tests/unit/test_api.py`) keeps the two in step.
 """
 
 from __future__ import annotations

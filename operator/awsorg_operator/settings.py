@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
@@ -24,6 +25,12 @@ class ClientSettings:
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
     max_attempts: int = 3
+    # (Region, URL) pairs: Audit Manager is Regional, so an endpoint (a VPC endpoint above
+    # all) serves one Region only. Regions not listed use AWS's own (or AWS_ENDPOINT_URL).
+    auditmanager_endpoints: tuple[tuple[str, str], ...] = ()
+
+    def auditmanager_endpoint(self, region: str) -> str | None:
+        return dict(self.auditmanager_endpoints).get(region)
 
 
 def client_settings(values: Any) -> ClientSettings:
@@ -34,7 +41,30 @@ def client_settings(values: Any) -> ClientSettings:
         connect_timeout=values.aws_connect_timeout,
         read_timeout=values.aws_read_timeout,
         max_attempts=values.aws_max_attempts,
+        auditmanager_endpoints=values.auditmanager_endpoints,
     )
+
+
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+
+
+def region_endpoints(value: str) -> tuple[tuple[str, str], ...]:
+    """`us-east-1=https://...,eu-west-1=https://...` as sorted (Region, URL) pairs; a
+    malformed pair or a Region named twice is a ValueError (a usage error)."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        region, _, url = item.partition("=")
+        if not _REGION.fullmatch(region) or not url.startswith(("https://", "http://")):
+            raise ValueError(item)
+        pairs.append((region, url))
+    if len({region for region, _ in pairs}) != len(pairs):
+        raise ValueError("a Region is named twice")
+    return tuple(sorted(pairs))
+
+
+# The SDK applies AWS_ENDPOINT_URL_AUDITMANAGER to every Region's client: with several Regions,
+# one Region's endpoint would receive the others' calls. Refused, with what to use instead.
+_GLOBAL_AUDITMANAGER_ENDPOINT = "AWS_ENDPOINT_URL_AUDITMANAGER"
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,7 @@ class Settings:
     aws_workers: int = 32
     stuck_seconds: float = 1800.0
     watch_timeout: int = 270  # the API server takes whole seconds (timeoutSeconds)
+    auditmanager_endpoints: tuple[tuple[str, str], ...] = ()
     verbose: bool = False
 
 
@@ -106,11 +137,24 @@ _OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "seconds after which a watch is renewed although it looks alive; a silent one is "
         "dropped 30 s later",
     ),
+    (
+        "auditmanager_endpoints",
+        "AWSORG_AUDITMANAGER_ENDPOINTS",
+        region_endpoints,
+        "Audit Manager endpoint per Region, REGION=URL[,REGION=URL...] (VPC endpoints); "
+        "other Regions use AWS's",
+    ),
     ("verbose", "AWSORG_VERBOSE", _flag, "debug logging"),
 ]
 
 
 def _defaults(env: Mapping[str, str], p: argparse.ArgumentParser) -> dict[str, Any]:
+    if env.get(_GLOBAL_AUDITMANAGER_ENDPOINT):
+        p.error(
+            f"{_GLOBAL_AUDITMANAGER_ENDPOINT} would send every Region's Audit Manager calls to "
+            "one endpoint; name each Region's instead: AWSORG_AUDITMANAGER_ENDPOINTS="
+            "REGION=URL[,REGION=URL...] (Helm: aws.serviceEndpoints.auditmanager)"
+        )
     values = {f.name: f.default for f in fields(Settings)}
     # Our own variable first, then the AWS SDK's, so a pod with AWS_REGION just works.
     for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
@@ -130,6 +174,7 @@ AWS_OPTIONS = (
     "aws_connect_timeout",
     "aws_read_timeout",
     "aws_max_attempts",
+    "auditmanager_endpoints",
     "verbose",
 )
 
@@ -144,6 +189,8 @@ def add_options(
             continue
         default = defaults[field]
         shown = default.value if isinstance(default, StrEnum) else default
+        if isinstance(default, tuple):  # (Region, URL) pairs
+            shown = ",".join("=".join(pair) for pair in default) or "none"
         help_text = f"{text} [{variable}; {shown if default is not None else 'unset'}]"
         flag = "--" + field.replace("_", "-")
         if parse_value is _flag:

@@ -37,7 +37,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "aws": {
             "region": "eu-west-1",
             "endpointURL": "http://127.0.0.1:4566",
-            "serviceEndpoints": {"auditmanager": "http://127.0.0.1:5000"},
+            "serviceEndpoints": {"auditmanager": {"eu-west-1": "http://127.0.0.1:5000"}},
         },
         "peering": {"name": "awsorg"},
         "extraEnv": [{"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"}],
@@ -74,6 +74,18 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("privileged-port", "operator.metricsPort", 80, "/operator/metricsPort"),
     ("endpoint-no-scheme", "aws.endpointURL", "localhost:4566", "/aws/endpointURL"),
     ("unknown-service", "aws.serviceEndpoints", {"s3": "https://s3.example.com"}, "s3"),
+    (
+        "auditmanager-not-a-region",
+        "aws.serviceEndpoints.auditmanager",
+        {"useast": "https://auditmanager.example.com"},
+        "useast",
+    ),
+    (
+        "auditmanager-not-a-url",
+        "aws.serviceEndpoints.auditmanager",
+        {"us-east-1": "auditmanager.example.com"},
+        "/aws/serviceEndpoints/auditmanager/us-east-1",
+    ),
     ("attempts-zero", "aws.maxAttempts", 0, "/aws/maxAttempts"),
     ("sa-without-name", "serviceAccount", {"create": False}, "/serviceAccount"),
     ("monitor-without-service", "metrics.service.enabled", False, "/metrics/service/enabled"),

@@ -2,10 +2,12 @@
 storage) scrapes the operator running against the real API server and the AWS emulators, and
 evaluates the chart's own alert rules: an alert fires when a resource goes unhealthy and
 resolves when it recovers. Also: every metric the dashboard and the rules query is one the
-operator really exports, and a deleted resource's series go."""
+operator really exports, every dashboard panel's query returns series with its legend's labels,
+and a deleted resource's series go."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -15,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from awsorg_devbase import WaitTimeoutError
+from awsorg_devbase import wait_for as devbase_wait_for
 from awsorg_devstack import Operator
 from awsorg_devstack.prometheus import RULES, PrometheusServer, shortened_rules
 from awsorg_emulator import EmulatorControl
@@ -182,3 +186,79 @@ def test_every_metric_the_dashboard_and_the_rules_query_is_exported(
     used = {m for q in queries for m in _METRIC.findall(q)}
     assert used, queries
     assert used <= exported, sorted(used - exported)
+
+
+# --- the dashboard against real data ---------------------------------------------------------
+#
+# Grafana itself cannot run here (its license rules it out), so each panel's query is sent as
+# Grafana would send it, to the real Prometheus scraping the operator at work. Template
+# variables are made concrete first: `$__rate_interval` (Grafana: at least 4 scrape intervals)
+# becomes RATE_WINDOW, long enough to hold every event of the test; `${datasource}` only picks
+# the data source, which is this Prometheus, and appears in no query.
+RATE_WINDOW = "5m"
+_LEGEND_LABEL = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_BY = re.compile(r"^\s*\w+\s+by\s*\(([^)]*)\)")
+
+
+def concrete(expr: str) -> str:
+    query = expr.replace("$__rate_interval", RATE_WINDOW)
+    assert "$" not in query, f"a template variable the test cannot make concrete: {expr}"
+    return query
+
+
+def _panel_targets() -> list[tuple[str, str, set[str]]]:
+    """(panel title, query, labels each series must carry): the legend's {{label}}s, or for a
+    table (no legend) the labels its outer `by (...)` keeps."""
+    board = json.loads(DASHBOARD.read_text())
+    found = []
+    for panel in board["panels"]:
+        for target in panel.get("targets", []):
+            labels = set(_LEGEND_LABEL.findall(target.get("legendFormat", "")))
+            if target.get("format") == "table" and (by := _BY.match(target["expr"])):
+                labels |= {label.strip() for label in by.group(1).split(",")}
+            found.append((panel["title"], concrete(target["expr"]), labels))
+    return found
+
+
+def _empty_panels(prom: PrometheusServer) -> list[str]:
+    empty = []
+    for title, query, labels in _panel_targets():
+        series = prom.query(query)
+        if not any(labels <= set(s["metric"]) for s in series):
+            empty.append(f"{title}: {query} (labels {sorted(labels)}) -> {series}")
+    return empty
+
+
+def test_every_dashboard_panel_shows_data_from_the_operator_at_work(
+    kube: Kube, operator: Operator, control: EmulatorControl, prometheus: PrometheusServer
+) -> None:
+    """One resource lives through what the panels show: adopted (Ready), AWS changed behind its
+    back and set right (drift, a write), a refused read (an error outcome), then Observe with
+    a difference it leaves (a change waiting, a Region differing)."""
+    kube.apply(adopting(kmsKey="DEFAULT"))
+    kube.wait_reason(NAME, "Reconciled")
+    settings = aws(control, "auditmanager")  # us-east-1
+    settings.update_settings(kmsKey="arn:aws:kms:us-east-1:123456789012:key/changed-by-hand")
+    wait_for(
+        "the drift set right",
+        lambda: prometheus.query('awsorg_aws_changes_total{operation="UpdateSettings"}'),
+        3 * RESYNC_SECONDS + PROMETHEUS_TIMEOUT,
+    )
+    control.add_fault("accessDenied", service="auditmanager", operation="GetSettings", count=1)
+    wait_for(
+        "a refused call counted",
+        lambda: prometheus.query('awsorg_aws_api_calls_total{outcome!="ok"}'),
+        3 * RESYNC_SECONDS + PROMETHEUS_TIMEOUT,
+    )
+    kube.apply(adopting(kmsKey="DEFAULT", managementPolicy="Observe"))
+    settings.update_settings(kmsKey="arn:aws:kms:us-east-1:123456789012:key/changed-again")
+    kube.wait_reason(NAME, "Drifted", timeout=6 * RESYNC_SECONDS)
+
+    with contextlib.suppress(WaitTimeoutError):  # the assertion below says which panels
+        devbase_wait_for(
+            "every panel's query to return series with its legend's labels",
+            lambda: not _empty_panels(prometheus),
+            timeout=PROMETHEUS_TIMEOUT,
+        )
+    assert _empty_panels(prometheus) == []
+    assert len(_panel_targets()) >= 14, "every panel's queries were sent"

@@ -60,10 +60,22 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (include "awsorg-operator.fullname" .) .Values.peering.name }}
 {{- end }}
 
+{{/* A map from Region to URL as "REGION=URL,REGION=URL", sorted by Region. */}}
+{{- define "awsorg-operator.regionEndpoints" -}}
+{{- $pairs := list }}
+{{- range $region, $url := . }}
+{{- $pairs = append $pairs (printf "%s=%s" $region $url) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}
+
 {{/* Checks that span several values, which values.schema.json cannot express. */}}
 {{- define "awsorg-operator.validate" -}}
 {{- if eq (int .Values.operator.metricsPort) (int .Values.operator.healthPort) }}
 {{- fail "operator.metricsPort and operator.healthPort must differ" }}
+{{- end }}
+{{- if kindIs "string" .Values.aws.serviceEndpoints.auditmanager }}
+{{- fail "aws.serviceEndpoints.auditmanager is one URL, which every Region's Audit Manager calls would reach: Audit Manager is Regional, so give each Region its endpoint, e.g. {us-east-1: https://..., eu-west-1: https://...} (docs/configuration.md)" }}
 {{- end }}
 {{- end }}
 
@@ -167,9 +179,18 @@ spec:
         - name: AWS_ENDPOINT_URL
           value: {{ . | quote }}
         {{- end }}
-        {{- range $service, $url := .Values.aws.serviceEndpoints }}
-        - name: AWS_ENDPOINT_URL_{{ $service | upper }}
-          value: {{ $url | quote }}
+        {{- with .Values.aws.serviceEndpoints.organizations }}
+        - name: AWS_ENDPOINT_URL_ORGANIZATIONS
+          value: {{ . | quote }}
+        {{- end }}
+        {{- with .Values.aws.serviceEndpoints.sts }}
+        - name: AWS_ENDPOINT_URL_STS
+          value: {{ . | quote }}
+        {{- end }}
+        {{- with .Values.aws.serviceEndpoints.auditmanager }}
+        # Audit Manager is Regional: one endpoint per Region (REGION=URL, comma-separated).
+        - name: AWSORG_AUDITMANAGER_ENDPOINTS
+          value: {{ include "awsorg-operator.regionEndpoints" . | quote }}
         {{- end }}
         {{- with .Values.extraEnv }}
         {{- toYaml . | nindent 8 }}

@@ -4,7 +4,8 @@
 applied here. argocd-server, dex, ApplicationSet and notifications are not run: kubectl on
 Application objects is how the tests drive it.
 
-Pitfalls this handles (see ../shared/ARGOCD.md of the project's notes): the repo-server runs
+Pitfalls this handles (Argo CD's own guide to running it outside a cluster:
+https://argo-cd.readthedocs.io/en/stable/developer-guide/running-locally/): the repo-server runs
 git-verify-wrapper.sh on every manifest generation, so it must be on its PATH;
 ARGOCD_FAKE_IN_CLUSTER makes the in-cluster destination use the kubeconfig; the multi-call
 binary picks its role from its name, so each role gets a link of its own.

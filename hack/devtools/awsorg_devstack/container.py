@@ -36,7 +36,7 @@ from .stack import (
 __all__ = ["ContainerOperator", "build_image", "security_flags"]
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-# This machine's runtime needs these (../shared/CONTAINERS.md): crun refuses hybrid cgroups,
+# The test machines' container runtime needs these: crun refuses hybrid cgroups,
 # and the default rlimits cannot be set here.
 RUNTIME_FLAGS = (
     "--runtime",

@@ -96,8 +96,10 @@ class Caller:
 @dataclass
 class AuditManagerConfig:
     maintenance_mode: bool = True
-    # ASSUMPTION (AWS-FACTS, "Maintenance mode"): AWS does not say whether an account that
-    # was active before the cut-off may register again in a Region it used; default: yes.
+    # ASSUMPTION: AWS's maintenance-mode notice (
+    # https://docs.aws.amazon.com/audit-manager/latest/userguide/audit-manager-availability-change.html)
+    # does not say whether an account that was active before the cut-off may register again
+    # in a Region it used; default: yes.
     reregister_pre_cutoff: bool = True
 
 
@@ -258,7 +260,9 @@ class AuditManager:
     def get_organization_admin_account(self, caller: Caller) -> dict[str, Any]:
         """GetOrganizationAdminAccount; no administrator is a success without adminAccountId.
 
-        ASSUMPTION (AWS-FACTS): not documented; Terraform's tests expect an empty success.
+        ASSUMPTION: not documented (AWS's API reference for GetOrganizationAdminAccount,
+        https://docs.aws.amazon.com/audit-manager/latest/APIReference/); Terraform's tests expect an
+        empty success.
         """
         with self._lock:
             org = self._require_management(caller, "GetOrganizationAdminAccount")
@@ -323,7 +327,10 @@ class AuditManager:
         return org
 
     def _require_registered(self, caller: Caller) -> None:
-        """Calls from an account not ACTIVE in the Region are refused (AWS-FACTS).
+        """Calls from an account not ACTIVE in the Region are refused: AccessDenied, "Your
+        account isn't registered with AWS Audit Manager" (AWS's API reference, e.g. for
+        GetOrganizationAdminAccount:
+        https://docs.aws.amazon.com/audit-manager/latest/APIReference/).
 
         ASSUMPTION: PENDING_ACTIVATION counts as not registered.
         """
@@ -369,7 +376,10 @@ class AuditManager:
         return True
 
     def _check_may_activate(self, account_id: str, region: str) -> None:
-        """Maintenance mode: no new accounts, no additional Regions (AWS-FACTS)."""
+        """Maintenance mode: no new accounts, no additional Regions (AWS's notice, below).
+
+        https://docs.aws.amazon.com/audit-manager/latest/userguide/audit-manager-availability-change.html
+        """
         if self._status(account_id, region) is AccountStatus.ACTIVE:
             return
         if not self.config.maintenance_mode:

@@ -4,8 +4,10 @@ built with Grafana's grafana-foundation-sdk rather than written by hand.
     python -m awsorg_generators.dashboard          # (re)writes the chart's file
     python -m awsorg_generators.dashboard --check  # exits 1 when the file is not in step
 
-Every query uses only metrics the operator exports (tests/e2e/test_monitoring.py scrapes
-/metrics and compares); docs/monitoring.md says what each panel shows.
+Every query uses only metrics the operator exports, and returns series with the labels its
+legend uses when sent to a real Prometheus scraping the operator at work: both are checked by
+tests/e2e/test_monitoring.py, which makes the template variables concrete (`$__rate_interval`);
+docs/monitoring.md says what each panel shows and how it is tested.
 """
 
 from __future__ import annotations

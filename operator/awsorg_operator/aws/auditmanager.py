@@ -16,7 +16,9 @@ def account_status(am: AuditManagerClient) -> AccountStatus:
     answer = call("GetAccountStatus", am.get_account_status).get("status", "")
     # A status this code does not know is treated as not yet active: no action, not Ready.
     # Only an ACTIVE account may read further: an unregistered one gets AccessDenied from
-    # the other reads, and that is not "no administrator" (AWS-FACTS), so we do not ask.
+    # the other reads, and that is not "no administrator" (AWS's API reference for
+    # GetOrganizationAdminAccount, https://docs.aws.amazon.com/audit-manager/latest/APIReference/),
+    # so we do not ask.
     known = answer in AccountStatus.__members__.values()
     return AccountStatus(answer) if known else AccountStatus.PENDING_ACTIVATION
 
@@ -32,8 +34,9 @@ def admin(am: AuditManagerClient) -> str | None:
     try:
         answer = call("GetOrganizationAdminAccount", am.get_organization_admin_account)
     except CallError as e:
-        # Undocumented; Terraform reads ResourceNotFoundException as "no administrator"
-        # (AWS-FACTS). AccessDenied stays an error: it does not mean "none".
+        # "None" is not documented (AWS's API reference for GetOrganizationAdminAccount,
+        # https://docs.aws.amazon.com/audit-manager/latest/APIReference/); Terraform reads
+        # ResourceNotFoundException so. AccessDenied stays an error: it does not mean "none".
         if e.failure.code == "ResourceNotFoundException":
             return None
         raise
@@ -63,8 +66,9 @@ def deregister_admin(am: AuditManagerClient, admin: str) -> None:
             lambda: am.deregister_organization_admin_account(adminAccountId=admin),
         )
     except CallError as e:
-        # Already gone: AWS answers one of these, and Terraform treats both as done
-        # (AWS-FACTS). A restart after a deregistration must not fail on it.
+        # Already gone: AWS answers one of these (the errors of DeregisterOrganizationAdmin-
+        # Account in https://docs.aws.amazon.com/audit-manager/latest/APIReference/), and
+        # Terraform treats both as done. A restart after a deregistration must not fail on it.
         gone = e.failure.code == "ResourceNotFoundException" or (
             e.failure.code == "ValidationException" and "not in expected state" in e.failure.message
         )

@@ -1,7 +1,8 @@
 """boto3 clients, built once per identity and reused across reconciles.
 
-Standard SDK configuration applies (AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>,
-profiles, web identity for IRSA, the container credentials of EKS Pod Identity). A resource may
+Standard SDK configuration applies (AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ORGANIZATIONS
+and _STS, profiles, web identity for IRSA, the container credentials of EKS Pod Identity).
+Audit Manager's endpoints are per Region (`ClientSettings.auditmanager_endpoints`). A resource may
 name a role to assume instead; its credentials refresh on their own before they expire.
 """
 
@@ -56,13 +57,14 @@ class AwsClients:
         session.events.register("after-call", _count_call)
         session.events.register("after-call-error", _count_failed_call)
 
-    def _client(self, service: str, region: str) -> Any:
+    def _client(self, service: str, region: str, endpoint_url: str | None = None) -> Any:
         with self._lock:
             key = (service, region)
             if key not in self._clients:
                 self._clients[key] = self._session.client(
                     service,
                     region_name=region,
+                    endpoint_url=endpoint_url,  # None: the SDK's (AWS_ENDPOINT_URL or AWS's)
                     config=self._config,  # type: ignore[call-overload]
                 )
             return self._clients[key]
@@ -96,7 +98,9 @@ class AwsClients:
         )
 
     def auditmanager(self, region: str) -> AuditManagerClient:
-        return self._client("auditmanager", region)  # type: ignore[no-any-return]
+        # Audit Manager is Regional: an endpoint of our own (a VPC endpoint) is per Region.
+        endpoint = self._settings.auditmanager_endpoint(region)
+        return self._client("auditmanager", region, endpoint)  # type: ignore[no-any-return]
 
     def auditmanager_regions(self) -> list[str]:
         """The Regions where Audit Manager is offered, from botocore's endpoint data."""

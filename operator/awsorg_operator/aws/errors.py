@@ -32,7 +32,8 @@ _BAD_CREDENTIALS = {
     "UnrecognizedClientException",
     "InvalidSignatureException",
 }
-# Not retried by any botocore retry mode (AWS-FACTS: Organizations errors), so ours.
+# Not retried by any botocore retry mode (its list of retried errors:
+# https://docs.aws.amazon.com/boto3/latest/guide/retries.html), so ours.
 _CONCURRENT = {"ConcurrentModificationException"}
 _SERVER = {
     "InternalServerException",
