@@ -80,7 +80,7 @@ TABLE: tuple[Row, ...] = (
         Reason.PENDING,
         _ON,
         (*_WAITING, ("Unknown", "True")),
-        "an AWS change is in flight, or a Region is activating: wait",
+        "AWS has not caught up yet (a change in flight, a Region activating or unread): wait",
     ),
     Row(
         Reason.DELETING,

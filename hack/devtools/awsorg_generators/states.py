@@ -80,6 +80,10 @@ def file_name(s: State) -> str:
     return f"{kebab}-ready-{s.ready.lower()}-synced-{s.synced.lower()}.yaml"
 
 
+# The reasons of a check that stopped the reconcile: Synced carries the same one.
+_STOPPING = {r.reason for r in TABLE if r.pairs == (("False", "False"),)}
+
+
 def _synced_reason(s: State) -> Reason:
     """Synced's reason beside Ready's: the failed call's (the same reason, for a failure or a
     check that stopped), Reconciled when every call went through, else a Region's throttling."""
@@ -88,9 +92,6 @@ def _synced_reason(s: State) -> Reason:
     pairs = {(r.reason, p) for r in TABLE for p in r.pairs}
     same = (s.reason, ("Unknown", "False")) in pairs or s.reason in _STOPPING
     return s.reason if same else Reason.THROTTLED
-
-
-_STOPPING = {r.reason for r in TABLE if r.pairs == (("False", "False"),)}
 
 
 def _condition(type_: str, status: str, reason: Reason, message: str) -> dict[str, Any]:
