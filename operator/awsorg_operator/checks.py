@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from awsorg_operator.external import Reader
 from awsorg_operator.observed import OrgView
+from awsorg_operator.reasons import Reason
 from awsorg_operator.resource import Resource, Stop
 
 
@@ -15,21 +16,21 @@ def preflight(res: Resource, org: OrgView) -> Stop | None:
     o = org.organization
     if org.caller_account_id != o.management_account_id:
         return Stop(
-            "NotManagementAccount",
+            Reason.NOT_MANAGEMENT_ACCOUNT,
             f"the credentials are of account {org.caller_account_id}, not of the "
             f"organization's management account {o.management_account_id}; only the "
             "management account can manage trusted access and delegated administrators",
         )
     if o.feature_set != "ALL":
         return Stop(
-            "AllFeaturesRequired",
+            Reason.ALL_FEATURES_REQUIRED,
             f"organization {o.id} has feature set {o.feature_set}; trusted access "
             "needs all features enabled",
         )
     recorded = res.status.organization_id
     if recorded and recorded != o.id:
         return Stop(
-            "OrganizationMismatch",
+            Reason.ORGANIZATION_MISMATCH,
             f"the credentials reach organization {o.id}, but this resource manages "
             f"{recorded}; to move it, delete this resource (deletionPolicy Retain) "
             "and create a new one",
@@ -42,13 +43,13 @@ def admin(wanted: str | None, org: OrgView, aws: Reader) -> Stop | None:
         return None
     if wanted == org.organization.management_account_id:
         return Stop(
-            "InvalidDelegatedAdmin",
+            Reason.INVALID_DELEGATED_ADMIN,
             f"{wanted} is the management account, which cannot be a delegated "
             "administrator; choose a member account",
         )
     if not aws.is_member(wanted):
         return Stop(
-            "InvalidDelegatedAdmin",
+            Reason.INVALID_DELEGATED_ADMIN,
             f"{wanted} is not a member of organization {org.organization.id}",
         )
     return None

@@ -8,39 +8,42 @@ from collections.abc import Iterable
 
 from awsorg_operator.api import Condition, ConditionStatus
 from awsorg_operator.failures import CallFailure, Kind
+from awsorg_operator.reasons import Reason
 
 READY = "Ready"
 SYNCED = "Synced"
 
 # The condition reason a person acts on, for each kind of failed call
 # (docs/troubleshooting.md says what to do about each).
-_REASONS = {
-    Kind.THROTTLED: "Throttled",
-    Kind.CONCURRENT_MODIFICATION: "ConcurrentModification",
-    Kind.UNAVAILABLE: "AwsError",
-    Kind.DENIED: "AccessDenied",
-    Kind.CREDENTIALS_EXPIRED: "AwsCredentials",
-    Kind.CREDENTIALS_REFUSED: "AwsCredentials",
-    Kind.MAINTENANCE_MODE: "MaintenanceMode",
-    Kind.NO_ORGANIZATION: "OrganizationNotFound",
-    Kind.ACCOUNT_NOT_FOUND: "InvalidDelegatedAdmin",
-    Kind.CONSTRAINT_VIOLATION: "ConstraintViolation",
-    Kind.INVALID: "ValidationFailed",
-    Kind.REFUSED: "AwsRefused",
-    Kind.KUBERNETES: "KubernetesError",
-    Kind.UNEXPECTED: "InternalError",
+# (docs/troubleshooting.md says what to do about each). Expired and refused credentials have
+# reasons of their own: the first passes by itself, the second needs a person (`meanings.py`).
+REASONS = {
+    Kind.THROTTLED: Reason.THROTTLED,
+    Kind.CONCURRENT_MODIFICATION: Reason.CONCURRENT_MODIFICATION,
+    Kind.UNAVAILABLE: Reason.AWS_ERROR,
+    Kind.DENIED: Reason.ACCESS_DENIED,
+    Kind.CREDENTIALS_EXPIRED: Reason.AWS_CREDENTIALS_EXPIRED,
+    Kind.CREDENTIALS_REFUSED: Reason.AWS_CREDENTIALS,
+    Kind.MAINTENANCE_MODE: Reason.MAINTENANCE_MODE,
+    Kind.NO_ORGANIZATION: Reason.ORGANIZATION_NOT_FOUND,
+    Kind.ACCOUNT_NOT_FOUND: Reason.INVALID_DELEGATED_ADMIN,
+    Kind.CONSTRAINT_VIOLATION: Reason.CONSTRAINT_VIOLATION,
+    Kind.INVALID: Reason.VALIDATION_FAILED,
+    Kind.REFUSED: Reason.AWS_REFUSED,
+    Kind.KUBERNETES: Reason.KUBERNETES_ERROR,
+    Kind.UNEXPECTED: Reason.INTERNAL_ERROR,
 }
 
 
-def reason(failure: CallFailure) -> str:
-    return _REASONS[failure.kind]
+def reason(failure: CallFailure) -> Reason:
+    return REASONS[failure.kind]
 
 
 def set_condition(
     previous: Iterable[Condition],
     type_: str,
     status: ConditionStatus,
-    reason: str,
+    reason: Reason,
     message: str,
     generation: int,
     now: str,

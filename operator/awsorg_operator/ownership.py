@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from awsorg_operator.reasons import Reason
 from awsorg_operator.resource import Claim, Event, Resource, Stop
 
-CONFLICT = "Conflict"  # the reason of the Stop when another resource holds the organization
+CONFLICT = Reason.CONFLICT  # the reason of the Stop when another resource holds the organization
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from awsorg_operator.actions import (
 )
 from awsorg_operator.api import ALLOW_ADMIN_CHANGE_ANNOTATION
 from awsorg_operator.observed import AccountStatus, Observed, RegionView
+from awsorg_operator.reasons import Reason
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Desired:
 class Blocker:
     """A difference the operator will not close on its own."""
 
-    reason: str
+    reason: Reason
     message: str
     region: str | None = None
     would: tuple[Action, ...] = ()  # what it would do once approved: shown in status
@@ -156,7 +157,7 @@ def _plan_region(desired: Desired, view: RegionView) -> tuple[list[Action], Bloc
                 actions += change
             else:
                 message = _admin_change_message(region, have, want)
-                blocker = Blocker("AdminChangeBlocked", message, region, would=change)
+                blocker = Blocker(Reason.ADMIN_CHANGE_BLOCKED, message, region, would=change)
     if key is not None and view.kms_key != key:
         actions.append(
             UpdateKmsKey(region, key, f"{region}: KMS key is {view.kms_key}, want {key}")
@@ -185,7 +186,7 @@ def _plan_disabled(desired: Desired, observed: Observed) -> Plan:
             actions.append(removal)
         else:
             message = _admin_removal_message(view.region, have)
-            blockers.append(Blocker("AdminChangeBlocked", message, view.region, (removal,)))
+            blockers.append(Blocker(Reason.ADMIN_CHANGE_BLOCKED, message, view.region, (removal,)))
     disable = DisableTrustedAccess("trusted access is enabled")
     if blockers:
         # Shown in status as what approving would do, after the removals.
@@ -198,10 +199,12 @@ def _plan_disabled(desired: Desired, observed: Observed) -> Plan:
 
 def _admins_out_of_reach(desired: Desired, observed: Observed) -> Blocker | None:
     if observed.region_failures() or observed.unreadable_elsewhere:
-        return Blocker("Pending", "waiting to read every Region before disabling trusted access")
+        return Blocker(
+            Reason.PENDING, "waiting to read every Region before disabling trusted access"
+        )
     if observed.admins_elsewhere:
         return Blocker(
-            "DelegatedAdminElsewhere",
+            Reason.DELEGATED_ADMIN_ELSEWHERE,
             f"a delegated administrator is registered{_where(observed.admins_elsewhere)}, which "
             "spec.regions does not list; AWS refuses to disable trusted access while any Region "
             "has one: add those Regions to spec.regions",
@@ -210,7 +213,7 @@ def _admins_out_of_reach(desired: Desired, observed: Observed) -> Blocker | None
     unseen = sorted(observed.org_delegated_admins - seen)
     if unseen:
         return Blocker(
-            "DelegatedAdminElsewhere",
+            Reason.DELEGATED_ADMIN_ELSEWHERE,
             f"AWS Organizations lists {', '.join(unseen)} as Audit Manager's delegated "
             "administrator, but no Audit Manager Region shows it; deregister it in AWS "
             "Organizations first",

@@ -27,10 +27,11 @@ from awsorg_operator.conditions import READY, SYNCED, reason, set_condition
 from awsorg_operator.failures import CallFailure, Retry
 from awsorg_operator.journal import Acted, planned
 from awsorg_operator.observed import Observed, RegionView
+from awsorg_operator.reasons import Reason, recorded
 from awsorg_operator.resource import Event, Outcome, Resource
 from awsorg_operator.survey import Survey
 
-_Cond = tuple[ConditionStatus, str, str]  # status, reason, message
+_Cond = tuple[ConditionStatus, Reason, str]  # status, reason, message
 _Failures = list[tuple[str | None, CallFailure]]  # by Region; None: the organization
 
 
@@ -43,7 +44,7 @@ def report(s: Survey, acted: Acted, now: datetime) -> Outcome:
     if s.deleting:
         ready = (
             "False",
-            "Deleting",
+            Reason.DELETING,
             "AWS is as deletionPolicy wants; the finalizer goes"
             if acted.released
             else f"deletion waits: {ready[2]}",
@@ -61,11 +62,11 @@ def invalid_spec(previous: Status, generation: int, message: str, now: datetime)
     """A spec that does not parse: Ready and Synced False, a Warning once, no retry; the rest of
     status stays as it was. The CRD's schema refuses such a spec before it is stored; this
     guards objects stored before a schema change."""
-    bad: _Cond = ("False", "InvalidSpec", message)
+    bad: _Cond = ("False", Reason.INVALID_SPEC, message)
     conditions = _conditions(previous, generation, (bad, bad), clock.rfc3339(now))
     old = previous.condition(READY)
     fresh = old is None or old.message != message  # once, not at every re-check
-    events = [Event("Warning", "InvalidSpec", message)] if fresh else []
+    events = [Event("Warning", Reason.INVALID_SPEC, message)] if fresh else []
     status = previous.model_copy(
         update={"observed_generation": generation, "conditions": conditions}
     )
@@ -92,16 +93,16 @@ def _ready(
         return ("Unknown", reason(s.error), why)
     refusals = [e for e in remembered if e.state is PlannedState.REFUSED]
     if refusals:
-        return ("False", refusals[0].reason or "AwsRefused", _refusal_messages(refusals))
+        return ("False", recorded(refusals[0].reason), _refusal_messages(refusals))
     if not s.res.manages and (p.actions or p.blockers):
         # Under Observe a blocker's way out (the annotation) changes nothing: it is drift.
         diffs = "; ".join(p.differences())
         return (
             "False",
-            "Drifted",
+            Reason.DRIFTED,
             f"AWS differs from the spec: {diffs} (managementPolicy Observe makes no changes)",
         )
-    blockers = [b for b in p.blockers if b.reason != "Pending"]
+    blockers = [b for b in p.blockers if b.reason is not Reason.PENDING]
     if blockers:
         return ("False", blockers[0].reason, "; ".join(b.message for b in blockers))
     if acted.failed:
@@ -111,14 +112,14 @@ def _ready(
         # Only a "Pending" blocker is left, and it never comes with actions or pending Regions.
         return (
             "False",
-            "Pending",
+            Reason.PENDING,
             "waiting for AWS: " + "; ".join(p.differences() + p.activating()),
         )
     if failures:
         return ("Unknown", reason(failures[0][1]), "could not read AWS: " + _messages(failures))
     if p.blockers:  # waiting to read every Region before disabling trusted access
-        return ("Unknown", "Pending", p.blockers[0].message)
-    return ("True", "Reconciled", f"AWS matches the spec in {', '.join(s.desired.regions)}")
+        return ("Unknown", Reason.PENDING, p.blockers[0].message)
+    return ("True", Reason.RECONCILED, f"AWS matches the spec in {', '.join(s.desired.regions)}")
 
 
 def _synced(s: Survey, failures: _Failures) -> _Cond:
@@ -126,7 +127,7 @@ def _synced(s: Survey, failures: _Failures) -> _Cond:
         return ("False", s.stop.reason, s.stop.message)
     if failures:
         return ("False", reason(failures[0][1]), _messages(failures))
-    return ("True", "Reconciled", "AWS answered every call")
+    return ("True", Reason.RECONCILED, "AWS answered every call")
 
 
 def _retry(s: Survey, remembered: Sequence[PlannedAction], failures: _Failures) -> Retry | None:
@@ -141,7 +142,7 @@ def _retry(s: Survey, remembered: Sequence[PlannedAction], failures: _Failures) 
     # AWS is catching up with what was sent, or activating, or a Region could not be read
     # for a passing reason: look again soon.
     in_flight = any(e.state is PlannedState.IN_FLIGHT for e in remembered)
-    waiting = any(b.reason == "Pending" for b in s.plan.blockers)
+    waiting = any(b.reason is Reason.PENDING for b in s.plan.blockers)
     return Retry.SOON if in_flight or s.plan.pending or waiting else None
 
 
@@ -154,7 +155,9 @@ def _events(s: Survey, acted: Acted) -> list[Event]:
         for a, f in acted.failed
         if f.retry is Retry.NEVER
     ]
-    events += [Event("Warning", "Drifted", f"AWS changed outside Kubernetes: {d}") for d in s.drift]
+    events += [
+        Event("Warning", Reason.DRIFTED, f"AWS changed outside Kubernetes: {d}") for d in s.drift
+    ]
     return events
 
 
@@ -164,7 +167,7 @@ def _warnings(res: Resource, conds: Iterable[_Cond], posted: set[str]) -> list[E
     for type_, (status, why, message) in zip((READY, SYNCED), conds, strict=True):
         old = res.status.condition(type_)
         fresh = old is None or old.status == "True" or old.reason != why
-        quiet = why in ("Pending", "Deleting", "Reconciled") or why in posted
+        quiet = why in (Reason.PENDING, Reason.DELETING, Reason.RECONCILED) or why in posted
         if status != "True" and fresh and not quiet:
             out.append(Event("Warning", why, message))
             posted.add(why)

@@ -23,6 +23,7 @@ from awsorg_operator.api import (
 from awsorg_operator.external import Identity
 from awsorg_operator.failures import Retry
 from awsorg_operator.plan import Desired
+from awsorg_operator.reasons import Reason
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
@@ -87,7 +88,7 @@ class Event:
 class Stop:
     """Why a reconcile stops before planning, with no AWS writes."""
 
-    reason: str
+    reason: Reason
     message: str
 
 

@@ -18,6 +18,9 @@ import pytest
 import yaml
 
 from awsorg_localcluster import tool_path
+from awsorg_operator.meanings import meaning
+from awsorg_operator.reasons import Reason
+from tests.unit.test_states_reported import reported_statuses
 
 pytestmark = pytest.mark.integration
 
@@ -26,22 +29,7 @@ CHECK_DIR = REPO / "argocd" / "health" / "awsorg.io" / "AuditManagerOrgConfig"
 CM_PATCH = REPO / "argocd" / "argocd-cm-patch.yaml"
 HEALTH_KEY = "resource.customizations.health.awsorg.io_AuditManagerOrgConfig"
 
-# The operator's condition reasons (its runtime contract), by what they ask of a person.
-TEMPORARY_REASONS = ("Throttled", "Pending", "Deleting", "AwsError", "ConcurrentModification")
-PERSON_REASONS = (
-    "AccessDenied",
-    "NotManagementAccount",
-    "InvalidDelegatedAdmin",
-    "MaintenanceMode",
-    "AdminChangeBlocked",
-    "Conflict",
-    "OrganizationNotFound",
-    "AllFeaturesRequired",
-    "OrganizationMismatch",
-    "InvalidSpec",
-    "Drifted",
-    "ConstraintViolation",
-)
+RECONCILED = "testdata/states/reconciled-ready-true-synced-true.yaml"
 
 
 def run_cases(cm_patch: Path, check_dir: Path) -> tuple[int, list[dict[str, Any]]]:
@@ -106,8 +94,9 @@ def test_every_case_passes(shipped_results: tuple[int, list[dict[str, Any]]]) ->
 
 
 def test_every_testdata_file_is_a_case() -> None:
-    used = {Path(c["inputPath"]).name for c in _cases()}
-    assert used == {p.name for p in (CHECK_DIR / "testdata").glob("*.yaml")}
+    used = {c["inputPath"] for c in _cases()}
+    found = (CHECK_DIR / "testdata").rglob("*.yaml")
+    assert used == {str(p.relative_to(CHECK_DIR)) for p in found}
     assert {c["healthStatus"]["status"] for c in _cases()} == {"Healthy", "Progressing", "Degraded"}
 
 
@@ -117,7 +106,7 @@ def test_a_broken_script_fails_its_cases(tmp_path: Path) -> None:
     broken_dir = tmp_path / "AuditManagerOrgConfig"
     subprocess.run(["cp", "-r", str(CHECK_DIR), str(broken_dir)], check=True)
     script = (CHECK_DIR / "health.lua").read_text()
-    broken = script.replace('hs.status = "Degraded"', 'hs.status = "Progressing"')
+    broken = script.replace('= "Degraded",', '= "Progressing",')
     assert broken != script
     (broken_dir / "health.lua").write_text(broken)
     patch = yaml.safe_load(CM_PATCH.read_text())
@@ -128,8 +117,8 @@ def test_a_broken_script_fails_its_cases(tmp_path: Path) -> None:
     code, results = run_cases(broken_patch, broken_dir)
     assert code == 1
     failed = {(r["source"], Path(r["inputPath"]).stem) for r in results if not r["ok"]}
-    assert ("health.lua", "maintenance-mode") in failed
-    assert ("argocd-cm", "admin-change-blocked") in failed
+    assert ("health.lua", "maintenance-mode-ready-false-synced-true") in failed
+    assert ("argocd-cm", "access-denied-ready-unknown-synced-false") in failed
 
 
 def test_argocd_cm_patch_carries_the_same_script() -> None:
@@ -139,7 +128,7 @@ def test_argocd_cm_patch_carries_the_same_script() -> None:
 
 
 def _with_ready(status: str, reason: str, *, generation: int = 4) -> dict[str, Any]:
-    base = _load("testdata/healthy.yaml")
+    base = _load(RECONCILED)
     base["metadata"]["generation"] = generation
     base["status"]["observedGeneration"] = generation
     base["status"]["conditions"] = [
@@ -155,16 +144,26 @@ def _with_ready(status: str, reason: str, *, generation: int = 4) -> dict[str, A
     return base
 
 
-def test_every_operator_reason_maps_to_its_health() -> None:
-    table = [
-        *[("False", r, "Progressing") for r in TEMPORARY_REASONS],
-        *[("Unknown", r, "Progressing") for r in TEMPORARY_REASONS],
-        *[("False", r, "Degraded") for r in PERSON_REASONS],
-        ("True", "Reconciled", "Healthy"),
-    ]
-    results = evaluate([_with_ready(ready, reason) for ready, reason, _ in table])
-    got = [(r.get("status"), r.get("message"), r.get("error")) for r in results]
-    assert got == [(h, f"{reason}: the operator says {reason}", None) for _, reason, h in table]
+def test_each_state_the_report_writes_gets_the_health_its_meaning_gives() -> None:
+    """Not the table's word for it: the statuses the real reconcile and report write, from
+    every case of tests/unit/test_states_reported.py, judged by Argo CD's engine."""
+    written = reported_statuses()
+    objects = []
+    for status in written:
+        obj = _load(RECONCILED)
+        obj["status"] = status.model_dump(by_alias=True, exclude_none=True, mode="json")
+        obj["status"]["observedGeneration"] = obj["metadata"]["generation"]
+        for condition in obj["status"]["conditions"]:
+            condition["observedGeneration"] = obj["metadata"]["generation"]
+        objects.append(obj)
+    got = [(r.get("status"), r.get("message"), r.get("error")) for r in evaluate(objects)]
+    wanted = []
+    for status in written:
+        ready = status.condition("Ready")
+        assert ready is not None
+        health = meaning(Reason(ready.reason)).health if ready.status != "True" else "Healthy"
+        wanted.append((health, f"{ready.reason}: {ready.message}", None))
+    assert got == wanted
 
 
 def test_condition_without_observed_generation_counts_as_current() -> None:

@@ -325,6 +325,27 @@ def test_maintenance_mode_shows_degraded_with_the_operators_message(
     gitops.wait_app("awsorg-resources", revision=revision, health="Healthy")
 
 
+def test_a_read_refused_for_good_is_degraded_with_the_reason_and_message(
+    gitops: GitOps, operator_beside: ContainerOperator
+) -> None:
+    """The most common first-install mistake: the operator's role may not read AWS
+    Organizations. Ready stays Unknown (AWS could not be read), and Argo CD shows Degraded with
+    the operator's reason and message, not Progressing for ever."""
+    gitops.control.add_fault(
+        "accessDenied", service="organizations", operation="DescribeOrganization", count=10_000
+    )
+    try:
+        gitops.kubectl("annotate", "amoc", NAME, "--overwrite", "e2e.awsorg.io/poke=denied")
+        degraded = gitops.wait_amoc_health("Degraded", "AccessDenied: ")
+        ready = next(c for c in gitops.amoc()["status"]["conditions"] if c["type"] == "Ready")
+        assert ready["status"] == "Unknown"
+        assert degraded["message"] == f"AccessDenied: {ready['message']}"
+    finally:
+        gitops.control.clear_faults()
+    gitops.kubectl("annotate", "amoc", NAME, "--overwrite", "e2e.awsorg.io/poke=granted")
+    gitops.wait_amoc_health("Healthy", "Reconciled: ")
+
+
 def test_drift_under_observe_is_degraded(
     gitops: GitOps, operator_beside: ContainerOperator
 ) -> None:

@@ -53,7 +53,7 @@ def test_an_expired_token_is_retried_soon_never_terminal(
 ) -> None:
     control.add_fault("expiredToken", service="sts", operation="GetCallerIdentity", count=1)
     out = adopt(org).reconcile()
-    assert org.condition("Synced")[0:2] == ("False", "AwsCredentials")
+    assert org.condition("Synced")[0:2] == ("False", "AwsCredentialsExpired")
     assert org.condition("Ready")[0] == "Unknown"
     assert out.retry is Retry.SOON
     adopt(org).reconcile()
@@ -119,7 +119,7 @@ def test_credentials_aws_calls_expired_are_built_anew(
     # Whose credentials they are is asked once per identity; the organization every time.
     control.add_fault("expiredToken", service="organizations", operation="DescribeOrganization")
     out = org.reconcile()
-    assert org.condition("Synced")[0:2] == ("False", "AwsCredentials")
+    assert org.condition("Synced")[0:2] == ("False", "AwsCredentialsExpired")
     assert out.retry is Retry.SOON
     before = len([c for c in control.calls() if c["operation"] == "AssumeRole"])
     org.reconcile()

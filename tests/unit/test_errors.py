@@ -52,9 +52,9 @@ def client_error(code: str, message: str = "m", status: int = 400) -> ClientErro
         (client_error("ConstraintViolationException"), "ConstraintViolation", Retry.NEVER),
         (client_error("SomethingNew"), "AwsRefused", Retry.NEVER),
         # Credentials: refreshed or fixed by a person, never terminal.
-        (client_error("ExpiredTokenException"), "AwsCredentials", Retry.SOON),
-        (client_error("ExpiredToken"), "AwsCredentials", Retry.SOON),
-        (client_error("RequestExpired"), "AwsCredentials", Retry.SOON),
+        (client_error("ExpiredTokenException"), "AwsCredentialsExpired", Retry.SOON),
+        (client_error("ExpiredToken"), "AwsCredentialsExpired", Retry.SOON),
+        (client_error("RequestExpired"), "AwsCredentialsExpired", Retry.SOON),
         (client_error("InvalidClientTokenId", status=403), "AwsCredentials", Retry.SLOWLY),
         (client_error("SignatureDoesNotMatch", status=403), "AwsCredentials", Retry.SLOWLY),
         (client_error("UnrecognizedClientException"), "AwsCredentials", Retry.SLOWLY),

@@ -130,7 +130,11 @@ CASES = [
     Case("AwsError", "Unknown", "False", Retry.SOON, read_fails(SERVER)),
     Case("AccessDenied", "Unknown", "False", Retry.SLOWLY, read_fails(DENIED)),
     Case(
-        "AwsCredentials", "Unknown", "False", Retry.SOON, read_fails(EXPIRED, "GetCallerIdentity")
+        "AwsCredentialsExpired",
+        "Unknown",
+        "False",
+        Retry.SOON,
+        read_fails(EXPIRED, "GetCallerIdentity"),
     ),
     Case(
         "InternalError",

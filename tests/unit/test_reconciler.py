@@ -97,7 +97,7 @@ def test_adopting_a_matching_setup_is_ready_with_reads_only() -> None:
         (THROTTLED, ("GetAccountStatus", "eu-west-1"), "Unknown", "Throttled", Retry.SOON),
         (DENIED, ("GetOrganizationAdminAccount", "*"), "Unknown", "AccessDenied", Retry.SLOWLY),
         (THROTTLED, ("DescribeOrganization", "*"), "Unknown", "Throttled", Retry.SOON),
-        (EXPIRED, ("GetCallerIdentity", "*"), "Unknown", "AwsCredentials", Retry.SOON),
+        (EXPIRED, ("GetCallerIdentity", "*"), "Unknown", "AwsCredentialsExpired", Retry.SOON),
         # Refused for good while reading: no retry loop, the next re-check reads again.
         (REFUSED_FOR_GOOD, ("GetAccountStatus", "eu-west-1"), "Unknown", "ValidationFailed", None),
     ],
