@@ -21,7 +21,15 @@ if [ ! -x "$venv/bin/python" ]; then
     "${PYTHON:-python3}" -m venv "$venv"
 fi
 
+# Built from a fresh copy of what the image's build context holds (.dockerignore): setuptools
+# builds in place and never empties its build/ folder, so a module renamed or removed since the
+# last install would otherwise be installed again from there.
+src=$(mktemp -d)
+trap 'rm -rf "$src"' EXIT
+cp -R "$repo/pyproject.toml" "$repo/README.md" "$repo/LICENSE" "$repo/operator" "$src/"
+find "$src" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
+
 # A regular (non-editable) install, as in the image; no wheel or HTTP cache is kept.
 # Exact dependency versions from hack/constraints.txt: the image and the tests run the same.
 PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --no-cache-dir \
-    -c "$repo/hack/constraints.txt" "$repo"
+    -c "$repo/hack/constraints.txt" "$src"
