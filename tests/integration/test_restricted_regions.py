@@ -19,6 +19,7 @@ from awsorg_operator.failures import Retry
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.settings import ClientSettings
 from tests.integration.conftest import AUDIT, REGIONS, Clock, Harness
+from tests.integration.test_plan_command import manifest, parsed, run_plan
 from tests.integration.test_reconcile import as_management, trusted
 from tests.memory_kube import MemoryJournal, MemoryLeases
 
@@ -41,11 +42,9 @@ def region_deny(region: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def restricted(
-    control: EmulatorControl, aws_env: None, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Harness]:
-    """The operator as an IAM user of the management account with the documented policy and a
-    Deny for one Region; IAM enforced from here to the end of the test."""
+def operator_key(control: EmulatorControl) -> Iterator[tuple[str, str]]:
+    """An IAM user of the management account with the documented policy and a Deny for one
+    Region, and its access key; IAM enforced from here to the end of the test."""
     iam = as_management(control.endpoint_url, "iam")
     iam.create_user(UserName="awsorg-operator")
     policy = json.loads(POLICY.read_text())
@@ -54,8 +53,23 @@ def restricted(
         UserName="awsorg-operator", PolicyName="operator", PolicyDocument=json.dumps(policy)
     )
     key = iam.create_access_key(UserName="awsorg-operator")["AccessKey"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    control.configure(enforce_iam=True)
+    try:
+        yield str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+    finally:
+        control.configure(enforce_iam=False)
+
+
+@pytest.fixture
+def restricted(
+    control: EmulatorControl,
+    operator_key: tuple[str, str],
+    aws_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Harness:
+    """The operator, as that user."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", operator_key[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", operator_key[1])
     reconciler = Reconciler(
         AwsConnector(ClientFactory(ClientSettings(default_region="us-east-1", max_attempts=2))),
         MemoryLeases(),
@@ -63,11 +77,7 @@ def restricted(
         default_region="us-east-1",
         now=Clock(),
     )
-    control.configure(enforce_iam=True)
-    try:
-        yield Harness(reconciler, control, annotations=dict(ALLOW))
-    finally:
-        control.configure(enforce_iam=False)
+    return Harness(reconciler, control, annotations=dict(ALLOW))
 
 
 def calls_to(control: EmulatorControl, region: str) -> list[tuple[str, str]]:
@@ -142,4 +152,35 @@ def test_deletion_with_delete_waits_for_the_denied_region_until_the_spec_states_
     assert out.retry is None, "the finalizer may go"
     assert not trusted(control)
     assert org.writes() == [("DisableAWSServiceAccess", "us-east-1")]
+    assert calls_to(control, DENIED) == []
+
+
+def test_the_plan_command_says_the_same(
+    tmp_path: Path, control: EmulatorControl, operator_key: tuple[str, str]
+) -> None:
+    key, secret = operator_key
+    spec: dict[str, Any] = {"trustedAccess": "Disabled", "delegatedAdminAccountID": None}
+    done = run_plan(
+        tmp_path,
+        control.endpoint_url,
+        manifest(**spec),
+        output="text",
+        access_key=key,
+        secret_key=secret,
+    )
+    assert done.returncode == 1, done
+    assert f"error: {DENIED}: GetAccountStatus: AccessDeniedException" in done.stdout
+    assert f"list {DENIED} under {FIELD}" in done.stdout
+    assert "approving would" not in done.stdout, "nothing to approve: a read to fix"
+
+    spec["assumeNoDelegatedAdminIn"] = [DENIED]
+    control.clear_calls()
+    done = run_plan(
+        tmp_path, control.endpoint_url, manifest(**spec), access_key=key, secret_key=secret
+    )
+    (res,) = parsed(done)["resources"]
+    assert (done.returncode, res["errors"]) == (2, []), done
+    disable = res["blocked"][-1]["actions"][-1]
+    assert disable["operation"] == "DisableAWSServiceAccess"
+    assert DENIED in disable["why"] and FIELD in disable["why"]
     assert calls_to(control, DENIED) == []
