@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from awsorg_emulator import EmulatorControl
 from awsorg_operator.aws.clients import ClientFactory
@@ -26,6 +27,7 @@ from tests.memory_kube import MemoryJournal, MemoryLeases
 pytestmark = pytest.mark.integration
 
 POLICY = Path(__file__).parents[2] / "docs" / "iam" / "operator-policy.json"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "restricted-regions.yaml"
 DENIED = "ap-southeast-2"  # offered, not listed, no administrator there in the seed
 FIELD = "spec.assumeNoDelegatedAdminIn"
 ALLOW = {"awsorg.io/allow-admin-change": AUDIT}
@@ -41,21 +43,26 @@ def region_deny(region: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def operator_key(control: EmulatorControl) -> Iterator[tuple[str, str]]:
-    """An IAM user of the management account with the documented policy and a Deny for one
-    Region, and its access key; IAM enforced from here to the end of the test."""
+def operator_user(control: EmulatorControl, deny: dict[str, Any]) -> tuple[str, str]:
+    """An IAM user of the management account with the documented policy and `deny`; its key."""
     iam = as_management(control.endpoint_url, "iam")
     iam.create_user(UserName="awsorg-operator")
     policy = json.loads(POLICY.read_text())
-    policy["Statement"].append(region_deny(DENIED))
+    policy["Statement"].append(deny)
     iam.put_user_policy(
         UserName="awsorg-operator", PolicyName="operator", PolicyDocument=json.dumps(policy)
     )
     key = iam.create_access_key(UserName="awsorg-operator")["AccessKey"]
+    return str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+
+
+@pytest.fixture
+def operator_key(control: EmulatorControl) -> Iterator[tuple[str, str]]:
+    """The operator's user, denied one Region; IAM enforced from here to the end of the test."""
+    key = operator_user(control, region_deny(DENIED))
     control.configure(enforce_iam=True)
     try:
-        yield str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+        yield key
     finally:
         control.configure(enforce_iam=False)
 
@@ -70,14 +77,18 @@ def restricted(
     """The operator, as that user."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", operator_key[0])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", operator_key[1])
-    reconciler = Reconciler(
+    return Harness(reconciler_for_this_test(), control, annotations=dict(ALLOW))
+
+
+def reconciler_for_this_test() -> Reconciler:
+    """As the conftest's, built after the test set the credentials boto3 is to read."""
+    return Reconciler(
         AwsConnector(ClientFactory(ClientSettings(default_region="us-east-1", max_attempts=2))),
         MemoryLeases(),
         MemoryJournal(),
         default_region="us-east-1",
         now=Clock(),
     )
-    return Harness(reconciler, control, annotations=dict(ALLOW))
 
 
 def calls_to(control: EmulatorControl, region: str) -> list[tuple[str, str]]:
@@ -184,3 +195,29 @@ def test_the_plan_command_says_the_same(
     assert disable["operation"] == "DisableAWSServiceAccess"
     assert DENIED in disable["why"] and FIELD in disable["why"]
     assert calls_to(control, DENIED) == []
+
+
+def test_the_example_is_ready_and_its_deletion_never_calls_a_denied_region(
+    control: EmulatorControl, aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/restricted-regions.yaml, with the role denied every Region it does not list
+    (AWS's own example policy shape: a Deny with StringNotEquals on aws:RequestedRegion)."""
+    example = yaml.safe_load(EXAMPLE.read_text())
+    listed = example["spec"]["regions"]
+    deny = {**region_deny("x"), "Condition": {"StringNotEquals": {"aws:RequestedRegion": listed}}}
+    key, secret = operator_user(control, deny)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    control.configure(enforce_iam=True)
+    control.clear_calls()  # setting the user up wrote to IAM
+    try:
+        org = Harness(reconciler_for_this_test(), control).apply(**example["spec"])
+        org.reconcile()
+        assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Ready")
+        assert org.writes() == []
+        out = org.delete()
+    finally:
+        control.configure(enforce_iam=False)
+    assert out.retry is None and not trusted(control)
+    called = {c["region"] for c in control.calls() if c["service"] == "auditmanager"}
+    assert called == set(listed), "only the listed Regions are ever called"
