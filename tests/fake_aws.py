@@ -9,7 +9,7 @@ from the emulator. It starts as the emulator's "existing-customer" seed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from typing import assert_never
@@ -24,7 +24,7 @@ from awsorg_operator.actions import (
     UpdateKmsKey,
 )
 from awsorg_operator.external import Identity, attempt
-from awsorg_operator.failures import CallError, CallFailure, Kind, Retry, unexpected
+from awsorg_operator.failures import CallError, CallFailure, Kind, unexpected
 from awsorg_operator.observed import (
     AccountStatus,
     Observed,
@@ -131,25 +131,32 @@ class FakeExternal:
         self._call("DescribeAccount")
         return account_id in self.aws.members
 
-    def observe(self, org: OrgView, regions: Sequence[str], scan: bool) -> Observed:
+    def observe(
+        self,
+        org: OrgView,
+        regions: Sequence[str],
+        scan: bool,
+        skip: Collection[str] = frozenset(),
+    ) -> Observed:
         views = {r: self._region(r) for r in regions}
         self._call("ListAWSServiceAccessForOrganization")
         trusted = self.aws.trusted
         self._call("ListDelegatedAdministrators")
         elsewhere: dict[str, str] = {}
-        unreadable: list[str] = []
+        unreadable: list[RegionFailure] = []
         if scan and trusted:
             for r in ALL_REGIONS:
-                if r in regions:
+                if r in regions or r in skip:
                     continue
                 v = self._region(r)
                 if isinstance(v, RegionFailure):
-                    unreadable += [r] if v.failure.retry is not Retry.NEVER else []
+                    unreadable.append(v)
                 elif v.admin_account_id:
                     elsewhere[r] = v.admin_account_id
         if self.aws._stale_left:
             self.aws._stale_left -= 1
-        return Observed(org, trusted, self.aws.org_admins(), views, elsewhere, tuple(unreadable))
+        admins = self.aws.org_admins()
+        return Observed(org, trusted, admins, views, elsewhere, tuple(unreadable))
 
     def _region(self, name: str) -> RegionView | RegionFailure:
         try:

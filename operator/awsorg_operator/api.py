@@ -87,6 +87,11 @@ class Spec(_Model):
         default=ManagementPolicy.MANAGE, alias="managementPolicy"
     )
     credentials: Credentials | None = None
+    # The person's statement, Region by Region, that no delegated administrator is registered
+    # there: the only way a Region that is not read counts as "none" (plan.py, scan.py).
+    assume_no_delegated_admin_in: tuple[RegionName, ...] | None = Field(
+        default=None, alias="assumeNoDelegatedAdminIn", min_length=1
+    )
 
     @model_validator(mode="after")
     def _admin_needs_trusted_access(self) -> Spec:
@@ -96,6 +101,7 @@ class Spec(_Model):
         if self.regions is not None and len(set(self.regions)) != len(self.regions):
             raise ValueError("regions must be unique")
         self._check_kms_keys()
+        self._check_assumed_regions()
         return self
 
     def _check_kms_keys(self) -> None:
@@ -114,6 +120,17 @@ class Spec(_Model):
             if self.regions is not None and region not in self.regions:
                 raise ValueError(f"kmsKeys: {region} is not in regions")
 
+    def _check_assumed_regions(self) -> None:
+        # Mirrors the CEL rules: a listed Region is always read, so no statement about it.
+        assumed = self.assume_no_delegated_admin_in or ()
+        if len(set(assumed)) != len(assumed):
+            raise ValueError("assumeNoDelegatedAdminIn must be unique")
+        if self.regions is not None and set(assumed) & set(self.regions):
+            raise ValueError(
+                "assumeNoDelegatedAdminIn: a Region in regions is always read; "
+                "list it in only one of the two"
+            )
+
     def effective_regions(self, default_region: str) -> tuple[str, ...]:
         return self.regions or (default_region,)
 
@@ -123,6 +140,12 @@ class Spec(_Model):
             return {str(region): key for region, key in self.kms_keys.items()}
         regions = self.effective_regions(default_region)
         return dict.fromkeys(regions, self.kms_key) if self.kms_key is not None else {}
+
+    def effective_assumed_regions(self, default_region: str) -> frozenset[str]:
+        """The Regions not to read, on the spec's word; the operator's default Region, when it
+        is the one managed, is read whatever this says."""
+        listed = self.effective_regions(default_region)
+        return frozenset(self.assume_no_delegated_admin_in or ()) - set(listed)
 
 
 ConditionStatus = Literal["True", "False", "Unknown"]

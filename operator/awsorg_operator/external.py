@@ -9,7 +9,7 @@ the same contract tests (`tests/contract/`). Both raise `CallError` for a failed
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,10 +39,17 @@ class Reader(Protocol):
         """Whether the account belongs to the caller's organization."""
         ...
 
-    def observe(self, org: OrgView, regions: Sequence[str], scan: bool) -> Observed:
+    def observe(
+        self,
+        org: OrgView,
+        regions: Sequence[str],
+        scan: bool,
+        skip: Collection[str] = frozenset(),
+    ) -> Observed:
         """Trusted access, Organizations' administrators and each listed Region. A Region that
         fails is kept in the snapshot as a `RegionFailure`; the others go on. With `scan`,
-        every other Region where Audit Manager is offered is read for administrators too."""
+        every other Region where Audit Manager is offered is read for administrators too, but
+        those in `skip`, which are not called at all."""
         ...
 
 

@@ -75,12 +75,13 @@ _OK, _ON, _PASSES, _PERSON = (
 
 TABLE: tuple[Row, ...] = (
     Row(Reason.RECONCILED, _OK, (("True", "True"),), "AWS matches the spec in every listed Region"),
-    # Ready Unknown: waiting to read every Region before disabling trusted access.
+    # A Region read before disabling trusted access that failed is the read's own reason
+    # (Synced False), not Pending: scan.py.
     Row(
         Reason.PENDING,
         _ON,
-        (*_WAITING, ("Unknown", "True")),
-        "AWS has not caught up yet (a change in flight, a Region activating or unread): wait",
+        _WAITING,
+        "AWS has not caught up yet (a change in flight, a Region activating): wait",
     ),
     Row(
         Reason.DELETING,

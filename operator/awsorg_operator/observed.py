@@ -56,9 +56,9 @@ class Observed:
     # Administrators in Regions the spec does not list, by Region. Read only when trusted
     # access is about to be disabled, which AWS refuses while any Region has one.
     admins_elsewhere: dict[str, str] = field(default_factory=dict)
-    # Regions not listed whose read failed for a reason that passes (throttling, 5xx): they
-    # might hold an administrator, so disabling waits for them.
-    unreadable_elsewhere: tuple[str, ...] = ()
+    # Regions not listed whose read failed, whatever the failure (AccessDenied included: it
+    # is never "no administrator"): they might hold one, so disabling waits for them.
+    unreadable_elsewhere: tuple[RegionFailure, ...] = ()
 
     def region_views(self) -> list[RegionView]:
         return [r for r in self.regions.values() if isinstance(r, RegionView)]

@@ -26,6 +26,7 @@ from awsorg_operator.actions import (
 from awsorg_operator.api import ALLOW_ADMIN_CHANGE_ANNOTATION
 from awsorg_operator.observed import AccountStatus, Observed, RegionView
 from awsorg_operator.reasons import Reason
+from awsorg_operator.scan import assumed_note, unreadable_message, waiting_for_reads
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Desired:
     # The administrator a person approved deregistering (the approval annotation's value):
     # an approval is bound to the one account it names, so it approves one change.
     approved_removal: str | None = None
+    # Regions not read before disabling trusted access: the spec states, Region by Region,
+    # that no delegated administrator is registered there (assumeNoDelegatedAdminIn).
+    assumed_no_admin: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def plan_deletion(desired: Desired, observed: Observed) -> Plan:
     others = sorted(observed.org_delegated_admins - {ours})
     if not observed.trusted_access:
         return Plan(actions=tuple(actions))
-    if others or observed.admins_elsewhere or observed.unreadable_elsewhere:
+    if others or observed.admins_elsewhere:
         where = _where(observed.admins_elsewhere)
         note = (
             f"trusted access left enabled: a delegated administrator is still registered"
@@ -97,15 +101,14 @@ def plan_deletion(desired: Desired, observed: Observed) -> Plan:
                 else " (Regions this resource does not list)"
             )
         )
-        if observed.unreadable_elsewhere and not (others or observed.admins_elsewhere):
-            note = (
-                "trusted access left enabled: could not read "
-                f"{', '.join(observed.unreadable_elsewhere)} to be sure no administrator "
-                "is registered there"
-            )
         return Plan(actions=tuple(actions), notes=(note,))
+    if observed.unreadable_elsewhere:
+        # Not a note: the deletion waits until the Region is read or named in the spec.
+        waits = (Blocker(Reason.PENDING, unreadable_message(observed.unreadable_elsewhere)),)
+        return Plan(actions=tuple(actions), blockers=waits)
     if not observed.region_failures():
-        actions.append(DisableTrustedAccess("disable trusted access"))
+        why = "disable trusted access" + assumed_note(desired.assumed_no_admin)
+        actions.append(DisableTrustedAccess(why))
     return Plan(actions=tuple(actions))
 
 
@@ -187,7 +190,9 @@ def _plan_disabled(desired: Desired, observed: Observed) -> Plan:
         else:
             message = _admin_removal_message(view.region, have)
             blockers.append(Blocker(Reason.ADMIN_CHANGE_BLOCKED, message, view.region, (removal,)))
-    disable = DisableTrustedAccess("trusted access is enabled")
+    disable = DisableTrustedAccess(
+        "trusted access is enabled" + assumed_note(desired.assumed_no_admin)
+    )
     if blockers:
         # Shown in status as what approving would do, after the removals.
         last = blockers[-1]
@@ -198,10 +203,9 @@ def _plan_disabled(desired: Desired, observed: Observed) -> Plan:
 
 
 def _admins_out_of_reach(desired: Desired, observed: Observed) -> Blocker | None:
-    if observed.region_failures() or observed.unreadable_elsewhere:
-        return Blocker(
-            Reason.PENDING, "waiting to read every Region before disabling trusted access"
-        )
+    waiting = waiting_for_reads(observed)
+    if waiting:
+        return Blocker(Reason.PENDING, waiting)
     if observed.admins_elsewhere:
         return Blocker(
             Reason.DELEGATED_ADMIN_ELSEWHERE,

@@ -116,9 +116,9 @@ def _ready(
             "waiting for AWS: " + "; ".join(p.differences() + p.activating()),
         )
     if failures:
-        return ("Unknown", reason(failures[0][1]), "could not read AWS: " + _messages(failures))
-    if p.blockers:  # waiting to read every Region before disabling trusted access
-        return ("Unknown", Reason.PENDING, p.blockers[0].message)
+        # Any blocker left waits for these reads, and says what they hold up and the fix.
+        said = ["could not read AWS: " + _messages(failures), *(b.message for b in p.blockers)]
+        return ("Unknown", reason(failures[0][1]), "; ".join(said))
     return ("True", Reason.RECONCILED, f"AWS matches the spec in {', '.join(s.desired.regions)}")
 
 

@@ -64,6 +64,7 @@ class Resource:
             regions=self.spec.effective_regions(default_region),
             kms_keys=self.spec.effective_kms_keys(default_region),
             approved_removal=self.approved_removal,
+            assumed_no_admin=self.spec.effective_assumed_regions(default_region),
         )
 
 

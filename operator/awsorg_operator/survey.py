@@ -39,8 +39,10 @@ class Survey:
     notices: tuple[Event, ...] = ()
 
     def failures(self) -> list[tuple[str | None, CallFailure]]:
-        """Every read that failed, by Region (None: the organization)."""
-        reads = self.observed.region_failures() if self.observed else []
+        """Every read that failed, by Region (None: the organization); the Regions read
+        before disabling trusted access too, since one that failed holds disabling up."""
+        o = self.observed
+        reads = [*o.region_failures(), *o.unreadable_elsewhere] if o else []
         return ([(None, self.error)] if self.error else []) + [(r.region, r.failure) for r in reads]
 
     @property
@@ -80,10 +82,11 @@ def survey(
 def look_again(aws: Reader, s: Survey) -> Survey:
     """Observe AWS and plan anew: after writes, the report says what AWS now has, not what the
     reconcile thinks it did. Disabling trusted access, or a deletion, reads every Region, since
-    AWS refuses it while any Region has an administrator."""
+    AWS refuses it while any Region has an administrator; but those the spec states have
+    none (assumeNoDelegatedAdminIn), which are not read at all."""
     assert s.org is not None, "observed only once the organization is known"
     scan = s.deleting or not s.desired.trusted_access
-    observed = aws.observe(s.org, s.desired.regions, scan)
+    observed = aws.observe(s.org, s.desired.regions, scan, s.desired.assumed_no_admin)
     planner = plan_deletion if s.deleting else plan
     return replace(s, observed=observed, plan=planner(s.desired, observed))
 

@@ -19,7 +19,16 @@ from awsorg_operator.external import External, Identity
 from awsorg_operator.failures import CallError, Retry
 from awsorg_operator.observed import AccountStatus, RegionFailure, RegionView
 from awsorg_operator.settings import ClientSettings
-from tests.fake_aws import AUDIT, MGMT, ORG_ID, THROTTLED, WORKLOADS, FakeAws, FakeConnector
+from tests.fake_aws import (
+    AUDIT,
+    DENIED,
+    MGMT,
+    ORG_ID,
+    THROTTLED,
+    WORKLOADS,
+    FakeAws,
+    FakeConnector,
+)
 
 REGIONS = ("us-east-1", "eu-west-1")
 
@@ -28,7 +37,9 @@ class World(Protocol):
     external: External
 
     def throttle_region(self, region: str) -> None: ...
+    def deny_region(self, region: str) -> None: ...
     def maintenance_mode(self, on: bool) -> None: ...
+    def audit_manager_regions_called(self) -> set[str]: ...
 
 
 @dataclass
@@ -39,8 +50,14 @@ class FakeWorld:
     def throttle_region(self, region: str) -> None:
         self.aws.fail(THROTTLED, "GetAccountStatus", region)
 
+    def deny_region(self, region: str) -> None:
+        self.aws.fail(DENIED, "*", region, times=10)
+
     def maintenance_mode(self, on: bool) -> None:
         self.aws.maintenance_mode = on
+
+    def audit_manager_regions_called(self) -> set[str]:
+        return {region for _, region in self.aws.calls if region}
 
 
 @dataclass
@@ -53,8 +70,16 @@ class EmulatorWorld:
             "throttle", service="auditmanager", operation="GetAccountStatus", region=region
         )
 
+    def deny_region(self, region: str) -> None:
+        control = self.emulator.control
+        control.add_fault("accessDenied", service="auditmanager", region=region, count=10)
+
     def maintenance_mode(self, on: bool) -> None:
         self.emulator.control.configure(maintenance_mode=on)
+
+    def audit_manager_regions_called(self) -> set[str]:
+        calls = self.emulator.control.calls()
+        return {c["region"] for c in calls if c["service"] == "auditmanager"}
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +172,18 @@ def test_a_region_that_fails_is_kept_and_the_others_are_read(world: World) -> No
     failed = observed.regions["eu-west-1"]
     assert isinstance(failed, RegionFailure) and reason(failed.failure) == "Throttled"
     assert isinstance(observed.regions["us-east-1"], RegionView)
+
+
+def test_the_scan_keeps_a_denied_region_as_unreadable_and_never_calls_a_skipped_one(
+    world: World,
+) -> None:
+    """Before disabling trusted access: every other Region is read, but those skipped on the
+    spec's word; a denial is kept with its failure, never read as "no administrator"."""
+    world.deny_region("eu-central-1")
+    org = world.external.observe_org()
+    observed = world.external.observe(org, ["us-east-1"], scan=True, skip={"ap-southeast-2"})
+    assert observed.admins_elsewhere == {"eu-west-1": AUDIT}
+    (unread,) = observed.unreadable_elsewhere
+    assert (unread.region, reason(unread.failure)) == ("eu-central-1", "AccessDenied")
+    called = world.audit_manager_regions_called()
+    assert "ap-southeast-2" not in called and {"us-east-1", "eu-central-1"} <= called

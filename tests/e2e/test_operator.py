@@ -314,13 +314,24 @@ INVALID = [
         {"trustedAccess": "Enabled", "kmsKey": "DEFAULT", "kmsKeys": {"us-east-1": "DEFAULT"}},
         "set kmsKey or kmsKeys, not both",
     ),
+    (
+        "a listed Region stated to have no administrator",
+        {"trustedAccess": "Disabled", "regions": REGIONS, "assumeNoDelegatedAdminIn": REGIONS[:1]},
+        "assumeNoDelegatedAdminIn: a Region in regions is always read",
+    ),
+    (
+        "a Region Audit Manager does not offer stated to have no administrator",
+        {"trustedAccess": "Disabled", "assumeNoDelegatedAdminIn": ["eu-north-1"]},
+        'spec.assumeNoDelegatedAdminIn[0]: Unsupported value: "eu-north-1"',
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "spec", "message"), INVALID, ids=[c[0] for c in INVALID])
 def test_the_api_server_refuses_bad_resources_with_a_clear_message(
-    kube: Kube, case: str, spec: dict[str, Any], message: str
+    kube: Kube, operator_kubeconfig: Path, case: str, spec: dict[str, Any], message: str
 ) -> None:
+    # operator_kubeconfig: the CRD installed, also when this test runs alone.
     done = kube("apply", "-f", "-", input=json.dumps(amoc("bad", **spec)), check=False)
     assert done.returncode != 0
     assert message in done.stderr, done.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, as_completed
 from typing import TypeVar, assert_never
 
@@ -21,7 +21,7 @@ from awsorg_operator.aws import auditmanager, organizations
 from awsorg_operator.aws.clients import AwsClients, ClientFactory
 from awsorg_operator.aws.concurrency import CallPool
 from awsorg_operator.external import Identity, attempt
-from awsorg_operator.failures import CallError, CallFailure, Kind, Retry, unexpected
+from awsorg_operator.failures import CallError, CallFailure, Kind, unexpected
 from awsorg_operator.observed import AccountStatus, Observed, OrgView, RegionFailure, RegionView
 
 log = logging.getLogger(__name__)
@@ -70,13 +70,20 @@ class AwsExternal:
     def is_member(self, account_id: str) -> bool:
         return organizations.account_exists(self._aws.organizations(), account_id)
 
-    def observe(self, org: OrgView, regions: Sequence[str], scan: bool) -> Observed:
+    def observe(
+        self,
+        org: OrgView,
+        regions: Sequence[str],
+        scan: bool,
+        skip: Collection[str] = frozenset(),
+    ) -> Observed:
         client = self._aws.organizations()
         trusted = self._submit(lambda: organizations.trusted_access_enabled(client))
         admins = self._submit(lambda: organizations.delegated_admins(client))
         by_region = self._regions(regions)
         enabled = trusted.result()
-        elsewhere, unreadable = self._elsewhere(regions) if scan and enabled else ({}, [])
+        scanned = self._elsewhere([*regions, *skip]) if scan and enabled else ({}, [])
+        elsewhere, unreadable = scanned
         return Observed(
             org=org,
             trusted_access=enabled,
@@ -162,21 +169,17 @@ class AwsExternal:
 
         return run
 
-    def _elsewhere(self, listed: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-        """Administrators in the Regions the spec does not list (read-only calls), and the
-        Regions that could not be read for a reason that passes."""
+    def _elsewhere(self, not_read: Sequence[str]) -> tuple[dict[str, str], list[RegionFailure]]:
+        """Administrators in the other Regions where Audit Manager is offered (read-only
+        calls), and the Regions that could not be read, whatever the failure: a refusal,
+        AccessDenied above all, says nothing about whether an administrator is there."""
         found, unreadable = {}, []
-        others = [r for r in self._aws.auditmanager_regions() if r not in listed]
+        others = [r for r in self._aws.auditmanager_regions() if r not in not_read]
         for region, view in self._regions(others).items():
-            if isinstance(view, RegionView):
-                if view.admin_account_id:
-                    found[region] = view.admin_account_id
-            elif view.failure.retry is Retry.NEVER:
-                # Refused for good (a Region not enabled for the account, an IAM policy
-                # limiting Regions): Audit Manager cannot be in use there for this account.
-                log.info("not counting %s: %s", region, view.failure.describe())
-            else:
-                unreadable.append(region)
+            if isinstance(view, RegionFailure):
+                unreadable.append(view)
+            elif view.admin_account_id:
+                found[region] = view.admin_account_id
         return found, unreadable
 
     def _forget_on_expiry(self, read: Callable[[], T]) -> T:

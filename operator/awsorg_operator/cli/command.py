@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TextIO
 
 import yaml
@@ -87,8 +87,14 @@ class ReadOnly:
     def is_member(self, account_id: str) -> bool:
         return self.__reader.is_member(account_id)
 
-    def observe(self, org: OrgView, regions: Sequence[str], scan: bool) -> Observed:
-        return self.__reader.observe(org, regions, scan)
+    def observe(
+        self,
+        org: OrgView,
+        regions: Sequence[str],
+        scan: bool,
+        skip: Collection[str] = frozenset(),
+    ) -> Observed:
+        return self.__reader.observe(org, regions, scan, skip)
 
 
 def preview(connector: ReadConnector, res: Resource, default_region: str) -> Survey:

@@ -111,7 +111,7 @@ def _text(r: dict[str, Any]) -> list[str]:
             head = "the operator would not act (managementPolicy Observe); Manage would:"
         lines.append("  " + head)
         lines += [f"    {i}. {_action_text(a)}" for i, a in enumerate(r["actions"], 1)]
-    for b in r["blocked"]:
+    for b in (b for b in r["blocked"] if b["actions"]):  # others wait for a read, not a person
         lines.append(f"  blocked ({b['reason']}), approving would:")
         lines += [f"    - {_action_text(a)}" for a in b["actions"]]
     return lines
