@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -119,7 +118,8 @@ def reader_env(workdir: Path, cluster: LocalControlPlane) -> dict[str, str]:
     home = workdir / ".home"
     home.mkdir(exist_ok=True)
     tools = {str(tool_path(name).parent) for name in ("kubectl", "helm")}
-    path = [*sorted(tools), str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+    # Not the test's virtual environment: a reader has the tools, not this repository's venv.
+    path = [*sorted(tools), "/usr/local/bin", "/usr/bin", "/bin"]
     return {"PATH": os.pathsep.join(path), "HOME": str(home), "KUBECONFIG": str(cluster.kubeconfig)}
 
 

@@ -23,6 +23,7 @@ from tests.e2e.conftest import RESYNC_SECONDS, Kube, wait_for
 from tests.e2e.docrun import (
     CLUSTER_ACCOUNT_ID,
     MANAGEMENT_ROLE,
+    Pod,
     pod_for,
     reader_env,
     run_block,
@@ -114,12 +115,21 @@ def test_the_docs_run_as_written(
                     output += run_block(block, workdir, env, pod)
                     pod.sync(tmp_path)
                 except BaseException:
-                    if pod.container is not None:
-                        print("--- operator log ---\n" + pod.container.log_tail(80))
+                    print_diagnostics(pod, cluster, organization)
                     raise
     print(output)
     missing = [text for text in SHOWN.get(name, []) if text not in output]
     assert not missing, f"the doc says the output shows {missing}:\n{output}"
+
+
+def print_diagnostics(pod: Pod, cluster: LocalControlPlane, control: EmulatorControl) -> None:
+    if pod.container is not None:
+        print("\n--- operator log ---\n" + pod.container.log_tail(80))
+    print("\n--- emulator calls ---")
+    for call in control.calls()[-30:]:
+        print(call)
+    resources = cluster.kubectl("get", "amoc", "-o", "yaml", check=False)
+    print("\n--- resources ---\n" + resources.stdout + resources.stderr)
 
 
 @pytest.fixture
