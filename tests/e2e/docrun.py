@@ -25,7 +25,7 @@ from typing import Any
 
 from awsorg_devstack import NAMESPACE, RELEASE, REPO, ContainerOperator
 from awsorg_devstack.docblocks import Block, files_for
-from awsorg_emulator import MANAGEMENT_ACCOUNT_ID, EmulatorProcess
+from awsorg_emulator import EmulatorProcess
 from awsorg_localcluster import LocalControlPlane, tool_path
 
 # The account the cluster runs in, as docs/aws-permissions.md names it; the emulator reads a
@@ -86,13 +86,16 @@ class Pod:
 
     def _irsa_account(self, service_account: str) -> str:
         """The account of the IRSA role the ServiceAccount names: IRSA gives the pod that
-        role's credentials. Without the annotation (Pod Identity), the management account's."""
+        role's credentials. No guess without it: a misspelt annotation must fail here."""
         found = self.cluster.kubectl(
             "-n", NAMESPACE, "get", "serviceaccount", service_account, "-o", "json"
         )
         annotations = json.loads(found.stdout)["metadata"].get("annotations", {})
-        role_arn = annotations.get(IRSA_ANNOTATION, f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:role/x")
-        return str(role_arn.split(":")[4])
+        if IRSA_ANNOTATION not in annotations:
+            raise AssertionError(
+                f"the docs' ServiceAccount has no {IRSA_ANNOTATION}: {annotations}"
+            )
+        return str(annotations[IRSA_ANNOTATION].split(":")[4])
 
     def exec_prefix(self) -> str:
         if self.container is None:

@@ -229,7 +229,7 @@ def table(text: str) -> list[list[str | int]]:
     header, *rows = text.strip("\n").splitlines()
     starts: list[str | int] = [m.start() for m in re.finditer(r"(?:^|(?<=  ))\S", header)]
     cells = [re.split(r"\s{2,}", line.strip()) for line in [header, *rows]]
-    aged = [[*row[:-1], re.sub(r"^\d+[smhd]$", "AGE", row[-1])] for row in cells]
+    aged = [[*row[:-1], re.sub(r"^(\d+[smhd])+$", "AGE", row[-1])] for row in cells]
     return [starts, *aged]
 
 
