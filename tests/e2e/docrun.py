@@ -15,17 +15,21 @@ the emulator as AWS endpoint); when the Deployment is gone, it stops it. An `in-
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import boto3
+import yaml
+
 from awsorg_devstack import NAMESPACE, RELEASE, REPO, ContainerOperator
 from awsorg_devstack.docblocks import Block, files_for
-from awsorg_emulator import EmulatorProcess
+from awsorg_emulator import MANAGEMENT_ACCOUNT_ID, EmulatorControl, EmulatorProcess
 from awsorg_localcluster import LocalControlPlane, tool_path
 
 # The account the cluster runs in, as docs/aws-permissions.md names it; the emulator reads a
@@ -164,3 +168,72 @@ def run_block(block: Block, workdir: Path, env: Mapping[str, str], pod: Pod) -> 
             f"{script}\n--- output ---\n{output}"
         )
     return output
+
+
+# --- the AWS side: the management role the docs have a reader create ---------------------
+
+
+def aws(control: EmulatorControl, service: str, region: str = "us-east-1") -> Any:
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=region,
+        endpoint_url=control.endpoint_url,
+        aws_access_key_id=MANAGEMENT_ACCOUNT_ID,
+        aws_secret_access_key="not-a-secret",
+    )
+
+
+def create_management_role(control: EmulatorControl, external_id: str) -> None:
+    """The role docs/aws-permissions.md has a reader create in the management account: its
+    documented trust policy (the one with an external ID) and policy (the one that reads the
+    organization), with the reader's own external ID. Found by content, not by file name."""
+    trust = _documented_policy(lambda s: "sts:ExternalId" in json.dumps(s.get("Condition", {})))
+    for statement in _statements(trust):
+        for test in statement.get("Condition", {}).values():
+            if "sts:ExternalId" in test:
+                test["sts:ExternalId"] = external_id
+    policy = _documented_policy(
+        lambda s: "organizations:DescribeOrganization" in _list(s.get("Action"))
+    )
+    iam = aws(control, "iam")
+    iam.create_role(RoleName=MANAGEMENT_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=MANAGEMENT_ROLE, PolicyName="awsorg-operator", PolicyDocument=json.dumps(policy)
+    )
+
+
+def _documented_policy(wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The one policy document of docs/iam/ with a statement that is `wanted`."""
+    policies = [json.loads(p.read_text()) for p in sorted((REPO / "docs" / "iam").glob("*.json"))]
+    found: list[dict[str, Any]] = [p for p in policies if any(map(wanted, _statements(p)))]
+    assert len(found) == 1, f"docs/iam/ holds {len(found)} such policies, the test wants one"
+    return found[0]
+
+
+def example_external_id() -> str:
+    manifest = yaml.safe_load((REPO / "examples" / "cross-account-role.yaml").read_text())
+    return str(manifest["spec"]["credentials"]["externalID"])
+
+
+def assert_the_documented_role_is_the_one_assumed(role_arn: str, control: EmulatorControl) -> None:
+    """The emulator lets any role be assumed: check instead that the example names the role
+    the docs create, and that a documented policy lets the operator's role assume it."""
+    account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[1]
+    assert (account, name) == (MANAGEMENT_ACCOUNT_ID, MANAGEMENT_ROLE), role_arn
+    allowed = [
+        resource
+        for path in sorted((REPO / "docs" / "iam").glob("*.json"))
+        for statement in _statements(json.loads(path.read_text()))
+        if statement.get("Effect") == "Allow" and "sts:AssumeRole" in _list(statement.get("Action"))
+        for resource in _list(statement.get("Resource"))
+    ]
+    assert any(fnmatch.fnmatchcase(role_arn, r) for r in allowed), (role_arn, allowed)
+    assert control.issued_credentials(), "the operator assumed the role"
+
+
+def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in _list(policy.get("Statement")) if isinstance(s, dict)]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]

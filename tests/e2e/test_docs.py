@@ -4,14 +4,10 @@ sample output is what a real run prints."""
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 import yaml
 
@@ -19,11 +15,15 @@ from awsorg_devstack import REPO, Operator
 from awsorg_devstack.docblocks import Block, expectation, parse, scenarios
 from awsorg_emulator import MANAGEMENT_ACCOUNT_ID, EmulatorControl, EmulatorProcess
 from awsorg_localcluster import LocalControlPlane
+from awsorg_localcluster.tools import argocd_files_dir
 from tests.e2e.conftest import RESYNC_SECONDS, Kube, wait_for
 from tests.e2e.docrun import (
     CLUSTER_ACCOUNT_ID,
-    MANAGEMENT_ROLE,
     Pod,
+    assert_the_documented_role_is_the_one_assumed,
+    aws,
+    create_management_role,
+    example_external_id,
     pod_for,
     reader_env,
     run_block,
@@ -35,38 +35,6 @@ pytestmark = pytest.mark.e2e
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 # Changed by hand behind the operator's back: what the production guide's rollout finds.
 HAND_SET_KEY = "arn:aws:kms:eu-west-1:123456789012:key/set-by-hand"
-
-
-def aws(control: EmulatorControl, service: str, region: str = "us-east-1") -> Any:
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        region_name=region,
-        endpoint_url=control.endpoint_url,
-        aws_access_key_id=MANAGEMENT_ACCOUNT_ID,
-        aws_secret_access_key="not-a-secret",
-    )
-
-
-def create_management_role(control: EmulatorControl, external_id: str) -> None:
-    """The role docs/aws-permissions.md has a reader create in the management account: its
-    documented trust policy and policy, with the reader's own external ID."""
-    trust = json.loads((REPO / "docs" / "iam" / "trust-cross-account.json").read_text())
-    for statement in trust["Statement"]:
-        for test in statement.get("Condition", {}).values():
-            if "sts:ExternalId" in test:
-                test["sts:ExternalId"] = external_id
-    iam = aws(control, "iam")
-    iam.create_role(RoleName=MANAGEMENT_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
-    iam.put_role_policy(
-        RoleName=MANAGEMENT_ROLE,
-        PolicyName="awsorg-operator",
-        PolicyDocument=(REPO / "docs" / "iam" / "operator-policy.json").read_text(),
-    )
-
-
-def example_external_id() -> str:
-    manifest = yaml.safe_load((REPO / "examples" / "cross-account-role.yaml").read_text())
-    return str(manifest["spec"]["credentials"]["externalID"])
 
 
 def set_kms_key_by_hand(control: EmulatorControl) -> None:
@@ -191,30 +159,6 @@ def test_every_example_reaches_what_its_header_promises(
         assert_the_documented_role_is_the_one_assumed(role_arn, organization)
 
 
-def assert_the_documented_role_is_the_one_assumed(role_arn: str, control: EmulatorControl) -> None:
-    """The emulator lets any role be assumed: check instead that the example names the role
-    the docs create, and that a documented policy lets the operator's role assume it."""
-    account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[1]
-    assert (account, name) == (MANAGEMENT_ACCOUNT_ID, MANAGEMENT_ROLE), role_arn
-    allowed = [
-        resource
-        for path in sorted((REPO / "docs" / "iam").glob("*.json"))
-        for statement in _statements(json.loads(path.read_text()))
-        if statement.get("Effect") == "Allow" and "sts:AssumeRole" in _list(statement.get("Action"))
-        for resource in _list(statement.get("Resource"))
-    ]
-    assert any(fnmatch.fnmatchcase(role_arn, r) for r in allowed), (role_arn, allowed)
-    assert control.issued_credentials(), "the operator assumed the role"
-
-
-def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in _list(policy.get("Statement")) if isinstance(s, dict)]
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
-
-
 def readme_sample() -> tuple[Block, Block]:
     """The README's resource and the `kubectl get amoc -o wide` sample shown after it."""
     blocks = list(parse("README.md", (REPO / "README.md").read_text()))
@@ -244,3 +188,19 @@ def test_readme_sample_output_is_a_real_run(
     real = kube("get", "amoc", "-o", "wide").stdout
     shown = sample.text.split("$ kubectl get amoc -o wide\n", 1)[1].split("\n$ ", 1)[0]
     assert table(shown) == table(real), f"the README shows:\n{shown}\na real run prints:\n{real}"
+
+
+def test_the_argo_cd_objects_of_the_production_guide_are_valid(tmp_path: Path) -> None:
+    """Nobody runs them here, so the API server checks them (server-side dry run, strict
+    fields) against Argo CD's own CRDs, as `kubectl apply` would in a cluster with Argo CD."""
+    blocks = parse("docs/production.md", (REPO / "docs" / "production.md").read_text())
+    argocd = [b for b in blocks if b.lang == "yaml" and "namespace: argocd" in b.text]
+    assert {yaml.safe_load(b.text)["kind"] for b in argocd} == {"Secret", "AppProject"}
+    with LocalControlPlane(workdir=tmp_path / "control-plane") as cluster:
+        cluster.kubectl("apply", "-f", str(argocd_files_dir() / "crds" / "appproject-crd.yaml"))
+        cluster.kubectl("wait", "--for=condition=Established", "crd/appprojects.argoproj.io")
+        cluster.kubectl("create", "namespace", "argocd")
+        for block in argocd:
+            cluster.kubectl(
+                "apply", "--dry-run=server", "--validate=strict", "-f", "-", input=block.text
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,7 +10,14 @@ import pytest
 import yaml
 
 from awsorg_devstack import REPO
-from awsorg_devstack.docblocks import all_blocks, expectation, parse, problems, scenarios
+from awsorg_devstack.docblocks import (
+    SCRIPTED_DOCS,
+    all_blocks,
+    expectation,
+    parse,
+    problems,
+    scenarios,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -66,3 +74,13 @@ def test_every_example_promises_one_state(example: Path) -> None:
 def test_every_example_has_its_own_name() -> None:
     names = [yaml.safe_load(p.read_text())["metadata"]["name"] for p in EXAMPLES]
     assert len(set(names)) == len(names), names
+
+
+@pytest.mark.parametrize("doc", SCRIPTED_DOCS)
+def test_every_yaml_and_json_block_of_the_scripted_docs_parses(doc: str) -> None:
+    """The data blocks nobody runs (an AppProject, a repository Secret) are at least valid."""
+    for block in parse(doc, (REPO / doc).read_text()):
+        if block.lang == "yaml":
+            assert list(yaml.safe_load_all(block.text)), block.where
+        elif block.lang == "json":
+            json.loads(block.text)
