@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 
 from awsorg_devstack import REPO, Operator
 from awsorg_emulator import WORKLOADS_ACCOUNT_ID, EmulatorControl
@@ -70,15 +71,16 @@ def test_apply_the_example_and_wait_for_ready(
     kube: Kube, operator: Operator, control: EmulatorControl
 ) -> None:
     kube.apply(EXAMPLE)
-    kube("wait", "--for=condition=Ready", f"amoc/{NAME}", "--timeout=60s")
-    status = kube.get(NAME)["status"]
+    name = yaml.safe_load(EXAMPLE.read_text())["metadata"]["name"]
+    kube("wait", "--for=condition=Ready", f"amoc/{name}", "--timeout=60s")
+    status = kube.get(name)["status"]
     assert status["organizationID"] == control.state()["organization"]["id"]  # type: ignore[index]
     assert status["managementAccountID"] == MGMT
     assert (status["trustedAccess"], status["delegatedAdminAccountID"]) == ("Enabled", AUDIT)
     assert [
         (r["region"], r["accountStatus"], r["delegatedAdminAccountID"]) for r in status["regions"]
     ] == [(r, "ACTIVE", AUDIT) for r in REGIONS]
-    assert status["observedGeneration"] == kube.get(NAME)["metadata"]["generation"]
+    assert status["observedGeneration"] == kube.get(name)["metadata"]["generation"]
     assert writes(control) == [], "adopting an existing setup changes nothing"
     metrics = operator.metrics()
     assert (

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import yaml
 
 from awsorg_devbase import wait_for
 from awsorg_devstack import REPO, Operator, install_crd_and_rbac
@@ -25,7 +26,7 @@ from awsorg_emulator import MANAGEMENT_ACCOUNT_ID, EmulatorProcess
 from awsorg_localcluster import LocalControlPlane
 
 EXAMPLE = REPO / "examples" / "adopt-existing.yaml"
-NAME = "my-organization"
+NAME = yaml.safe_load(EXAMPLE.read_text())["metadata"]["name"]
 DRIFTED_KEY = "arn:aws:kms:us-east-1:123456789012:key/changed-by-hand"
 
 
