@@ -18,7 +18,7 @@ from tests.e2e.conftest import AUDIT, MGMT, RESYNC_SECONDS, Kube, wait_for
 pytestmark = pytest.mark.e2e
 
 EXAMPLE = REPO / "examples" / "adopt-existing.yaml"
-NAME = "my-organization"
+NAME: str = yaml.safe_load(EXAMPLE.read_text())["metadata"]["name"]
 REGIONS = ["us-east-1", "eu-west-1"]
 NEW_REGION = "ap-southeast-2"  # never used Audit Manager: maintenance mode refuses it
 MUTATING = ("Register", "Deregister", "Enable", "Disable", "Update")
@@ -71,16 +71,15 @@ def test_apply_the_example_and_wait_for_ready(
     kube: Kube, operator: Operator, control: EmulatorControl
 ) -> None:
     kube.apply(EXAMPLE)
-    name = yaml.safe_load(EXAMPLE.read_text())["metadata"]["name"]
-    kube("wait", "--for=condition=Ready", f"amoc/{name}", "--timeout=60s")
-    status = kube.get(name)["status"]
+    kube("wait", "--for=condition=Ready", f"amoc/{NAME}", "--timeout=60s")
+    status = kube.get(NAME)["status"]
     assert status["organizationID"] == control.state()["organization"]["id"]  # type: ignore[index]
     assert status["managementAccountID"] == MGMT
     assert (status["trustedAccess"], status["delegatedAdminAccountID"]) == ("Enabled", AUDIT)
     assert [
         (r["region"], r["accountStatus"], r["delegatedAdminAccountID"]) for r in status["regions"]
     ] == [(r, "ACTIVE", AUDIT) for r in REGIONS]
-    assert status["observedGeneration"] == kube.get(name)["metadata"]["generation"]
+    assert status["observedGeneration"] == kube.get(NAME)["metadata"]["generation"]
     assert writes(control) == [], "adopting an existing setup changes nothing"
     metrics = operator.metrics()
     assert (
