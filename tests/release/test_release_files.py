@@ -87,3 +87,16 @@ def test_the_plan_workflow_watches_the_folder_argo_cd_syncs() -> None:
     for path in resources:
         relative = path.relative_to(REPO).as_posix()
         assert any(Path(relative).match(p.replace("**", "*")) for p in paths), relative
+
+
+def test_the_docs_show_the_plan_workflow_as_shipped() -> None:
+    workflow = (REPO / ".github/workflows/plan.yaml").read_text()
+    assert f"```yaml\n{workflow}```\n" in (REPO / "docs" / "plan.md").read_text()
+
+
+def test_the_docs_and_the_plan_job_name_the_current_release() -> None:
+    version = pyproject_version()
+    install = (REPO / "docs" / "install.md").read_text()
+    assert re.findall(r"^VERSION=(\S+)$", install, re.M) == [version]
+    plan = (REPO / ".github/workflows/plan.yaml").read_text()
+    assert f"IMAGE: ghcr.io/awsorg-operator/awsorg-operator:{version}\n" in plan
