@@ -27,6 +27,7 @@
 # the final commit that writes the labels.
 #
 #   --tag REF            the image reference (default localhost/awsorg-operator:dev)
+#   --print-debian-sources  print the stand-in's Debian sources, taken from the host's, and exit
 #   --oci-archive PATH   also export the image as an OCI archive (podman save --format oci-archive)
 #
 # Needs podman, buildah's chroot isolation and, for the stand-in, mmdebstrap (hack/setup.sh
@@ -83,18 +84,21 @@ host_arch() {
 # One "deb URI SUITE main" line per bookworm suite of the host's own apt sources (one-line
 # .list files and deb822 .sources files), so the repository never names a mirror. A host of
 # another Debian release lends its mirrors with its suites renamed to bookworm's.
+# APT_ROOT (default /) is where /etc/apt and /etc/os-release are read, for the tests.
 debian_sources() {
-  python3 - /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources <<'PY'
+  local root=${APT_ROOT:-}
+  python3 - "$root/etc/os-release" "$root/etc/apt/sources.list" "$root"/etc/apt/sources.list.d/*.list \
+    "$root"/etc/apt/sources.list.d/*.sources <<'PY'
 import re, sys
 from pathlib import Path
 
 release = dict(
-    line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line
+    line.split("=", 1) for line in Path(sys.argv[1]).read_text().splitlines() if "=" in line
 )
 codename = release.get("VERSION_CODENAME", "bookworm").strip('"')
 wanted = {codename + tail: "bookworm" + tail for tail in ("", "-updates", "-security")}
-entries = []  # (types, uris, suites, options)
-for name in sys.argv[1:]:
+entries = []  # (types, uris, suites)
+for name in sys.argv[2:]:
     path = Path(name)
     if not path.is_file():
         continue
@@ -203,6 +207,7 @@ main() {
         ;;
       --tag) tag=${2:?--tag needs a reference}; shift ;;
       --oci-archive) archive=${2:?--oci-archive needs a path}; shift ;;
+      --print-debian-sources) debian_sources && exit 0 ;;
       -h | --help) usage ;;
       *) log "unknown argument: $1"; usage ;;
     esac
