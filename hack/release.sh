@@ -186,7 +186,7 @@ out, source, commit, dirty, builder, invocation, started, finished, version, reg
 command = ["hack/release.sh", *("<key>" if i and argv[i - 1] == "--key" else a for i, a in enumerate(argv))]
 predicate = {
     "buildDefinition": {
-        "buildType": "https://github.com/awsorg-operator/awsorg-operator/hack/release.sh@v1",
+        "buildType": "https://github.com/awsorg-operator/awsorg-operator/blob/main/docs/versioning.md#release-provenance",
         "externalParameters": {
             "version": version,
             "registry": registry,
