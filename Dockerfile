@@ -8,9 +8,14 @@
 # Two stages: "build" installs the package into a virtual environment with
 # hack/install-package.sh (the same script the tests' setup runs), "runtime" copies only that
 # virtual environment onto a clean base. No compiler, pip cache, source tree or build
-# directory reaches the final image. The base is pinned by its full version tag; pin it by
-# digest as well (...python:3.11.15-slim-bookworm@sha256:...) if your registry policy asks for
-# it. Fully qualified, so podman needs no short-name alias for it.
+# directory reaches the final image. Fully qualified, so podman needs no short-name alias for it.
+#
+# The base is pinned by its full version tag but not yet by digest: no container registry can
+# be reached where this file is maintained, so its digest cannot be read and checked here, and
+# a digest copied from elsewhere would be unchecked. On a machine that reaches Docker Hub:
+#   skopeo inspect --format '{{.Digest}}' docker://docker.io/library/python:3.11.15-slim-bookworm
+# then append @sha256:... here and in hack/base-image/Dockerfile, where Dependabot keeps both
+# tag and digest current (it cannot read this ARG; a unit test keeps the two lines equal).
 ARG PYTHON_IMAGE=docker.io/library/python:3.11.15-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build

@@ -9,6 +9,9 @@
 #   kubeconform's schemas     generated from k8s.io/kubernetes' api/openapi-spec/swagger.json
 #   argocd, argocd-health-test  github.com/argoproj/argo-cd/v3 (hack/tools/argocd/go.mod),
 #                             with Argo CD's CRDs and git/gpg wrapper scripts beside them
+#   cosign                    github.com/sigstore/cosign/v3 (hack/tools/cosign/go.mod)
+#   syft                      github.com/anchore/syft     (hack/tools/syft/go.mod)
+#   actionlint                github.com/rhysd/actionlint (hack/tools/actionlint/go.mod)
 #
 # Layout: $TOOLS_DIR/<name>-<version>/bin/<binary>, the schemas in
 # $TOOLS_DIR/kubernetes-json-schema-<version>/, and one folder that links them
@@ -28,8 +31,8 @@ usage() {
 Usage: hack/build-tools.sh [OPTION]
 
 Build (or reuse) kube-apiserver, etcd, kubectl, helm, kubeconform,
-kubeconform's Kubernetes schemas, Argo CD (argocd) and argocd-health-test;
-print the folder that holds them all.
+kubeconform's Kubernetes schemas, Argo CD (argocd), argocd-health-test,
+cosign, syft and actionlint; print the folder that holds them all.
 
   (none)               build what is missing, log to stderr, print the bin folder
   --print-dir          the same, but print only the bin folder on stdout
@@ -43,7 +46,8 @@ print the folder that holds them all.
   -h, --help           this text
 
 Environment: AWSORG_TOOLS_DIR, XDG_CACHE_HOME, KUBEBUILDER_ASSETS,
-TEST_ASSET_{KUBE_APISERVER,ETCD,KUBECTL,HELM,KUBECONFORM,ARGOCD,ARGOCD_HEALTH_TEST},
+TEST_ASSET_{KUBE_APISERVER,ETCD,KUBECTL,HELM,KUBECONFORM,ARGOCD,ARGOCD_HEALTH_TEST,
+COSIGN,SYFT,ACTIONLINT},
 GOFLAGS, GOCACHE.
 EOF
 }
@@ -77,8 +81,11 @@ ETCD_VERSION=$(required_version "$SRC/etcd/go.mod" go.etcd.io/etcd/server/v3)
 HELM_VERSION=$(required_version "$SRC/helm/go.mod" helm.sh/helm/v4)
 KUBECONFORM_VERSION=$(required_version "$SRC/kubeconform/go.mod" github.com/yannh/kubeconform)
 ARGOCD_VERSION=$(required_version "$SRC/argocd/go.mod" github.com/argoproj/argo-cd/v3)
+COSIGN_VERSION=$(required_version "$SRC/cosign/go.mod" github.com/sigstore/cosign/v3)
+SYFT_VERSION=$(required_version "$SRC/syft/go.mod" github.com/anchore/syft)
+ACTIONLINT_VERSION=$(required_version "$SRC/actionlint/go.mod" github.com/rhysd/actionlint)
 
-TOOLS=(kube-apiserver etcd kubectl helm kubeconform argocd argocd-health-test)
+TOOLS=(kube-apiserver etcd kubectl helm kubeconform argocd argocd-health-test cosign syft actionlint)
 
 # Per binary: cache folder name and Go package; per module under hack/tools:
 # cold build time measured on 2 cores (downloads included) and -ldflags.
@@ -89,6 +96,9 @@ dir_of() {
     helm) echo "helm-$HELM_VERSION" ;;
     kubeconform) echo "kubeconform-$KUBECONFORM_VERSION" ;;
     argocd | argocd-health-test) echo "argocd-$ARGOCD_VERSION" ;;
+    cosign) echo "cosign-$COSIGN_VERSION" ;;
+    syft) echo "syft-$SYFT_VERSION" ;;
+    actionlint) echo "actionlint-$ACTIONLINT_VERSION" ;;
   esac
 }
 package_of() {
@@ -100,6 +110,9 @@ package_of() {
     kubeconform) echo github.com/yannh/kubeconform/cmd/kubeconform ;;
     argocd) echo github.com/argoproj/argo-cd/v3/cmd ;;
     argocd-health-test) echo ./cmd/argocd-health-test ;;
+    cosign) echo github.com/sigstore/cosign/v3/cmd/cosign ;;
+    syft) echo github.com/anchore/syft/cmd/syft ;;
+    actionlint) echo github.com/rhysd/actionlint/cmd/actionlint ;;
   esac
 }
 # The file go build writes for binary $1: the last element of its package path.
@@ -116,6 +129,9 @@ cold_time_of() {
     helm) echo "about 2 minutes" ;;
     kubeconform) echo "under a minute" ;;
     argocd) echo "about 7 minutes (2.4 GB of memory)" ;;
+    cosign) echo "about 3 minutes" ;;
+    syft) echo "about 2.5 minutes" ;;
+    actionlint) echo "under a minute" ;;
   esac
 }
 ldflags_of() {
@@ -132,6 +148,9 @@ ldflags_of() {
     helm) flags+=" -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.metadata=" ;;
     kubeconform) flags+=" -X main.version=$KUBECONFORM_VERSION" ;;
     argocd) flags+=" -X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v}" ;;
+    cosign) flags+=" -X sigs.k8s.io/release-utils/version.gitVersion=$COSIGN_VERSION" ;;
+    syft) flags+=" -X main.version=${SYFT_VERSION#v}" ;;
+    actionlint) flags+=" -X github.com/rhysd/actionlint.version=${ACTIONLINT_VERSION#v}" ;;
   esac
   printf '%s\n' "$flags"
 }
@@ -324,12 +343,15 @@ build_all() {
     flock 9
   fi
   local start=$SECONDS
-  log "Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION, Argo CD $ARGOCD_VERSION -> $TOOLS_DIR"
+  log "Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION, Argo CD $ARGOCD_VERSION, cosign $COSIGN_VERSION, syft $SYFT_VERSION, actionlint $ACTIONLINT_VERSION -> $TOOLS_DIR"
   build_module kubernetes kube-apiserver kubectl
   build_module etcd etcd
   build_module helm helm
   build_module kubeconform kubeconform
   build_module argocd argocd argocd-health-test
+  build_module actionlint actionlint
+  build_module syft syft
+  build_module cosign cosign
   install_argocd_files
   build_schemas
   link_bin_dir
@@ -342,7 +364,7 @@ case ${1:-} in
     ;;
   "")
     build_all
-    log "bin folder (kube-apiserver, etcd, kubectl, helm, kubeconform, argocd, argocd-health-test):"
+    log "bin folder (${TOOLS[*]}):"
     bin_dir
     ;;
   --print-dir)

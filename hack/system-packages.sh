@@ -3,6 +3,10 @@
 #   podman, buildah, mmdebstrap, runc, ...   build and run the image (hack/image.sh)
 #   redis-server                             Argo CD's cache
 #   prometheus (prometheus, promtool)        the alert rules' tests and a real Prometheus
+#   docker-registry, skopeo                  a local OCI registry and a client for it (release tests)
+#   qemu-user-static, arch-test              the arm64 image and its stand-in base under QEMU
+#   shellcheck                               actionlint's check of the workflows' run: scripts
+#   jq                                       docs/install.md's verification commands (release tests)
 # A no-op (well under a second) when every command is already there. Needs root or sudo, and
 # apt-get: on other systems install the same commands by hand.
 set -euo pipefail
@@ -12,6 +16,8 @@ declare -A PACKAGES=(
   [podman]=podman [buildah]=buildah [mmdebstrap]=mmdebstrap [newuidmap]=uidmap
   [fuse-overlayfs]=fuse-overlayfs [runc]=runc [redis-server]=redis-server
   [prometheus]=prometheus [promtool]=prometheus
+  [docker-registry]=docker-registry [skopeo]=skopeo [qemu-aarch64-static]=qemu-user-static
+  [arch-test]=arch-test [shellcheck]=shellcheck [jq]=jq
 )
 
 missing=()

@@ -9,6 +9,7 @@ a pod gets it, and reaches the local control plane and the emulators with `--net
 from __future__ import annotations
 
 import json
+import platform
 import re
 import subprocess
 import tarfile
@@ -29,7 +30,9 @@ pytestmark = pytest.mark.e2e
 
 NAME = "my-organization"
 UID = 65532  # the Dockerfile's USER and the chart's runAsUser
-STANDIN_BASE = "localhost/python-standin:3.11-bookworm"
+# hack/image.sh's stand-in base for the host's architecture.
+ARCH = {"x86_64": "amd64", "aarch64": "arm64"}[platform.machine()]
+STANDIN_BASE = f"localhost/python-standin:3.11-bookworm-{ARCH}"
 
 
 @pytest.fixture

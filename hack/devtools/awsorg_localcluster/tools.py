@@ -41,6 +41,9 @@ TOOLS = (
     "kubeconform",
     "argocd",
     "argocd-health-test",
+    "cosign",
+    "syft",
+    "actionlint",
 )
 #: The ones an envtest ``KUBEBUILDER_ASSETS`` folder holds.
 ENVTEST_TOOLS = ("kube-apiserver", "etcd", "kubectl")
