@@ -82,9 +82,17 @@ def path_problems(word: str, base: Path) -> list[str]:
         return [] if exists(base, word) else [word]
     if first in ROOT_ENTRIES and not exists(REPO, word):
         return [word]
-    if first not in ROOT_ENTRIES and (base / first).exists() and not exists(base, word):
+    if first not in ROOT_ENTRIES and first in entries(base) and not exists(base, word):
         return [word]
-    return []
+    return []  # not the repository's: e.g. `.work/`, where the demo writes (ignored by git)
+
+
+def entries(folder: Path) -> set[str]:
+    """The first path segments of the tracked files under `folder`: what it holds in any
+    checkout, whatever runs have left beside them."""
+    relative = folder.resolve().relative_to(REPO).as_posix()
+    prefix = "" if relative == "." else relative + "/"
+    return {f[len(prefix) :].split("/", 1)[0] for f in FILES if f.startswith(prefix)}
 
 
 def text_problems(text: str, base: Path) -> list[str]:
