@@ -24,11 +24,10 @@ from awsorg_devstack.container import RUNTIME_FLAGS, podman
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_localcluster import LocalControlPlane
 from tests.e2e.conftest import AUDIT, RESYNC_SECONDS, Kube, wait_for
-from tests.e2e.test_operator import adopting, aws
+from tests.e2e.test_operator import NAME, adopting, aws
 
 pytestmark = pytest.mark.e2e
 
-NAME = "my-organization"
 UID = 65532  # the Dockerfile's USER and the chart's runAsUser
 # hack/image.sh's stand-in base for the host's architecture.
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}[platform.machine()]
