@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from awsorg_operator import clock, logfields, metrics
 from awsorg_operator.api import Status
-from awsorg_operator.aws.clients import ClientFactory
+from awsorg_operator.aws.clients import IDLE_SECONDS, ClientFactory
 from awsorg_operator.aws.concurrency import CallPool
 from awsorg_operator.aws.connector import AwsConnector
 from awsorg_operator.conditions import READY, SYNCED
@@ -64,7 +64,11 @@ class Locks:
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
-        self.connector = AwsConnector(ClientFactory(client_settings(settings)), CallPool())
+        # An identity's credentials outlive a few re-checks, so a re-check never assumes a
+        # role again; an identity unused for longer (its resource gone) is dropped.
+        idle = max(IDLE_SECONDS, 3 * settings.resync_seconds)
+        factory = ClientFactory(client_settings(settings), idle_seconds=idle)
+        self.connector = AwsConnector(factory, CallPool())
         # Claims on organizations are Leases in the operator's own namespace (the chart's Role).
         leases = KubeLeases(os.environ.get("POD_NAMESPACE") or "default")
         self.reconciler = Reconciler(
