@@ -138,9 +138,9 @@ class OperatorEndpoints:
         except OSError:
             return None
 
-    def metrics(self) -> str:
+    def metrics(self, timeout: float = 5.0) -> str:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as r:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
             return str(r.read().decode())
 
 
