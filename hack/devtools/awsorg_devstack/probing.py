@@ -26,9 +26,9 @@ class Answers:
 
 
 class EndpointPoller:
-    """``with EndpointPoller({"healthz": url, ...}, every=1.0) as p: ...; p.answers``"""
+    """``with EndpointPoller({"healthz": url}, every={"healthz": 1.0}) as p: ...; p.answers``"""
 
-    def __init__(self, urls: dict[str, str], every: float = 1.0) -> None:
+    def __init__(self, urls: dict[str, str], every: dict[str, float]) -> None:
         self.urls = urls
         self.every = every
         self.answers = {name: Answers() for name in urls}
@@ -65,7 +65,7 @@ class EndpointPoller:
                 found.missed += 1
             elif status != 200:
                 found.failed += 1
-            self._stop.wait(max(0.0, self.every - took))
+            self._stop.wait(max(0.0, self.every[name] - took))
 
 
 def _get(url: str) -> int | None:
