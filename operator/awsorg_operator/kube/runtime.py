@@ -142,7 +142,10 @@ def _apply(
     """The outcome into Kubernetes: the status patch kopf writes, the Events, the per-resource
     series and the log lines of conditions that changed since `before`."""
     name = body.metadata.name or ""
-    patch.setdefault("status", {}).update(outcome.status.to_patch())
+    if outcome.status != before:
+        # A steady re-check changes nothing in status: no patch, so no write to etcd and
+        # no watch event back for every resource on every re-check.
+        patch.setdefault("status", {}).update(outcome.status.to_patch())
     if deleting and outcome.retry is None:  # the finalizer goes: so do its series
         resource_metrics.forget_resource(name)
     else:
