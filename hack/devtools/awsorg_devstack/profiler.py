@@ -1,6 +1,6 @@
 """Sample a running operator with py-spy (https://github.com/benfred/py-spy, on PyPI) over a
-window of its work, and summarise where its CPU went. Only threads that run are sampled
-(py-spy leaves idle ones out by default): waiting for AWS costs no CPU and does not show."""
+window of its work, and summarise where its CPU went. Only the thread holding the GIL is
+sampled: waiting for AWS costs no CPU and does not show."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ class Profile:
         tool = _py_spy()
         assert tool is not None, "py-spy is not installed (hack/requirements-dev.txt)"
         args = [tool, "record", "--pid", str(self.pid), "--format", "raw", "--rate", str(RATE)]
-        args += ["--nonblocking", "--output", str(self.out)]
+        # --gil: only the thread holding the GIL, i.e. Python running; waiting for AWS or
+        # the API server releases it (py-spy cannot tell idle threads apart here).
+        args += ["--gil", "--nonblocking", "--output", str(self.out)]
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         return self
 
