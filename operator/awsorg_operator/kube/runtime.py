@@ -27,6 +27,7 @@ from awsorg_operator.aws.connector import AwsConnector
 from awsorg_operator.conditions import READY, SYNCED
 from awsorg_operator.failures import Retry
 from awsorg_operator.kube import resource_metrics
+from awsorg_operator.kube.heap import HeapTrimmer
 from awsorg_operator.kube.leases import KubeLeases
 from awsorg_operator.kube.probes import Watchdog
 from awsorg_operator.kube.status_journal import StatusJournal
@@ -79,11 +80,14 @@ class Runtime:
         self.pool = ThreadPoolExecutor(settings.aws_workers, thread_name_prefix="aws")
         self.watchdog = Watchdog(settings.stuck_seconds)
         self.locks = Locks()
+        self.heap = HeapTrimmer()
+        self.heap.start()
 
     def close(self) -> None:
         """Stops the pools and closes the AWS clients; reconciles still queued are dropped."""
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.connector.close()
+        self.heap.stop()
 
     async def run(
         self,
