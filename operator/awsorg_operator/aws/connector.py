@@ -121,11 +121,15 @@ class AwsExternal:
                 assert_never(action)
 
     def execute_all(self, actions: Sequence[Action]) -> list[CallFailure | None]:
-        sent = [self._submit(functools.partial(attempt, a, self.execute)) for a in actions]
+        sent = [
+            self._submit(functools.partial(attempt, a, self.execute), a.region) for a in actions
+        ]
         return [future.result() for future in sent]
 
-    def _submit(self, fn: Callable[[], T]) -> Future[T]:
-        return self._calls.submit(self._identity, fn)
+    def _submit(self, fn: Callable[[], T], region: str | None = None) -> Future[T]:
+        """Bounded per scope: Organizations (and STS), or one Region's Audit Manager."""
+        scope = f"auditmanager {region}" if region else "organizations"
+        return self._calls.submit(self._identity, fn, scope)
 
     def _regions(
         self, regions: Sequence[str], together: bool = True
@@ -136,7 +140,7 @@ class AwsExternal:
         answers are dropped unread). Otherwise the two follow an ACTIVE status, which costs
         a round trip but no refused call (the scan of the Regions not listed, where most
         accounts are not registered). A Region that fails is kept as a `RegionFailure`."""
-        statuses = {self._submit(self._guarded(r, self._status(r))): r for r in regions}
+        statuses = {self._submit(self._guarded(r, self._status(r)), r): r for r in regions}
         details = {r: self._details(r) for r in regions} if together else {}
         found: dict[str, RegionView | RegionFailure] = {}
         for done in as_completed(statuses):
@@ -164,9 +168,9 @@ class AwsExternal:
         self, region: str
     ) -> tuple[Future[str | RegionFailure], Future[str | RegionFailure | None]]:
         am = self._aws.auditmanager(region)
-        key = self._submit(self._guarded(region, functools.partial(auditmanager.kms_key, am)))
-        admin = self._submit(self._guarded(region, functools.partial(auditmanager.admin, am)))
-        return key, admin
+        key = self._guarded(region, functools.partial(auditmanager.kms_key, am))
+        admin = self._guarded(region, functools.partial(auditmanager.admin, am))
+        return self._submit(key, region), self._submit(admin, region)
 
     def _status(self, region: str) -> Callable[[], AccountStatus]:
         am = self._aws.auditmanager(region)
