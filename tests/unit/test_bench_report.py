@@ -54,4 +54,4 @@ def test_an_orgs_only_run_gets_its_report(tmp_path: Path) -> None:
     assert "No time-to-Ready trials" in text
     assert "| orgs | 1000 | 2 | 100 ms | 40.0 s |" in text
     assert "| 0.25 s | 0.50 s |" in text  # the slowest /healthz and /metrics answers
-    assert "`sign (botocore/auth.py)`" in text  # the profile's top item
+    assert "`sign` (botocore/auth.py)" in text  # the profile's top item
