@@ -1,10 +1,10 @@
-"""boto3 clients, built once per identity and reused across reconciles.
+"""botocore clients, one per service and Region, shared by every identity (`bound.py`).
 
 Standard SDK configuration applies (AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ORGANIZATIONS
 and _STS, profiles, web identity for IRSA, the container credentials of EKS Pod Identity).
 Audit Manager's endpoints are per Region (`ClientSettings.auditmanager_endpoints`). A resource may
-name a role to assume instead; its credentials refresh on their own before they expire.
-"""
+name a role to assume instead; its credentials (its own: never used for another identity's
+calls) refresh on their own before they expire."""
 
 from __future__ import annotations
 
@@ -199,10 +199,10 @@ class ClientFactory:
             del self._by_identity[identity]
 
     def _credentials(self, identity: Identity) -> Credentials | None:
-        # The chain is asked anew for each identity, as each had a session of its own before:
-        # forgetting an identity also gets its source credentials afresh.
-        source: Credentials | None
-        source = self._source.get_component("credential_provider").load_credentials()
+        # The chain is asked anew per identity: forgetting one gets its source afresh too.
+        source: Credentials | None = self._source.get_component(
+            "credential_provider"
+        ).load_credentials()
         if identity.role_arn is None:
             return source  # None: each call fails with NoCredentialsError, as botocore's do
         if source is None:
