@@ -131,6 +131,9 @@ class FakeExternal:
         self._call("DescribeAccount")
         return account_id in self.aws.members
 
+    def will_ask_member(self, account_id: str) -> None:
+        pass  # answered when asked: nothing to send ahead
+
     def observe(
         self,
         org: OrgView,

@@ -11,10 +11,9 @@ import sys
 from collections.abc import Sequence
 
 import kopf
-from prometheus_client import start_http_server
 
 from awsorg_operator.cli import command
-from awsorg_operator.kube import handlers
+from awsorg_operator.kube import handlers, metrics_endpoint
 from awsorg_operator.settings import LogFormat, parse
 
 _LOG_FORMATS = {
@@ -33,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # botocore logs credentials-adjacent details at DEBUG; keep it at INFO even with -v.
     logging.getLogger("botocore").setLevel(logging.INFO)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port)
+        metrics_endpoint.serve(settings.metrics_port)
     registry = kopf.OperatorRegistry()
     handlers.register(registry, settings)
     kopf.run(

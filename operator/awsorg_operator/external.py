@@ -39,6 +39,11 @@ class Reader(Protocol):
         """Whether the account belongs to the caller's organization."""
         ...
 
+    def will_ask_member(self, account_id: str) -> None:
+        """A hint that `is_member(account_id)` comes after the next `observe`: a reader may
+        send it now, beside the other reads, so that it costs no round trip of its own."""
+        ...
+
     def observe(
         self,
         org: OrgView,

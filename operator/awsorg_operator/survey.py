@@ -63,7 +63,9 @@ def survey(
     deleting: bool = False,
 ) -> Survey:
     """Observe who the credentials are, check before any write, observe AWS, plan. A deletion
-    does not check the administrator: it only ever removes the one it manages."""
+    does not check the administrator: it only ever removes the one it manages. The
+    administrator's membership is read beside AWS's state (reads change nothing) and checked
+    before the plan counts: a check that stops drops what was read."""
     org = aws.observe_org()
     base = Survey(res, desired, deleting, org)
     stop = checks.preflight(res, org)
@@ -71,12 +73,16 @@ def survey(
         return replace(base, stop=stop)
     claimed = owner(org.organization.id) if owner else None
     notices = (claimed,) if isinstance(claimed, Event) else ()
-    stop = claimed if isinstance(claimed, Stop) else None
-    if stop is None and not deleting:
-        stop = checks.admin(desired.admin_account_id, org, aws)
+    if isinstance(claimed, Stop):
+        return replace(base, stop=claimed, notices=notices)
+    wanted = None if deleting else desired.admin_account_id
+    if wanted is not None and wanted != org.organization.management_account_id:
+        aws.will_ask_member(wanted)
+    seen = look_again(aws, replace(base, notices=notices))
+    stop = checks.admin(wanted, org, aws)
     if stop:
         return replace(base, stop=stop, notices=notices)
-    return look_again(aws, replace(base, notices=notices))
+    return seen
 
 
 def look_again(aws: Reader, s: Survey) -> Survey:

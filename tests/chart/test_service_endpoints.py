@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from awsorg_operator.aws.clients import AwsClients
+from awsorg_operator.aws.clients import ClientFactory
+from awsorg_operator.external import Identity
 from awsorg_operator.settings import client_settings, parse
 
 from .helm import env_of, render, run_helm, template_args, values_file
@@ -33,10 +33,7 @@ def test_each_regions_client_gets_the_endpoint_the_chart_was_given(
     rendered = render(helm, tmp_path, endpoints_values({"us-east-1": EAST, "eu-west-1": WEST}))
     env = {k: v for k, v in env_of(rendered.one("Deployment")).items() if isinstance(v, str)}
     assert "AWS_ENDPOINT_URL_AUDITMANAGER" not in env
-    session = boto3.Session(
-        region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x"
-    )
-    aws = AwsClients(session, client_settings(parse([], env=env)))
+    aws = ClientFactory(client_settings(parse([], env=env))).for_identity(Identity())
     assert aws.auditmanager("us-east-1").meta.endpoint_url == EAST
     assert aws.auditmanager("eu-west-1").meta.endpoint_url == WEST
     assert aws.auditmanager("ap-southeast-2").meta.endpoint_url == (

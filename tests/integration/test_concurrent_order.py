@@ -85,8 +85,9 @@ def test_a_setup_registers_every_region_at_once_and_enables_nothing_twice(
     assert set(registered) == set(TEN_REGIONS)
     # Audit Manager's register enabled trusted access: Organizations' call is not sent.
     assert not calls_of(control, "EnableAWSServiceAccess")
-    # Sent together, but never more at once for one identity than the bound.
-    assert 1 < most_at_once(list(registered.values())) <= PER_IDENTITY, registered
+    # Sent together: the bound is per account, service and Region (AWS's quotas), so ten
+    # Regions do not wait for each other.
+    assert most_at_once(list(registered.values())) == len(TEN_REGIONS) > PER_IDENTITY, registered
 
 
 def test_a_steady_recheck_reads_in_parallel_and_writes_nothing(
@@ -116,8 +117,9 @@ def test_a_steady_recheck_reads_in_parallel_and_writes_nothing(
     settings = calls_of(control, "GetSettings")
     admins = calls_of(control, "GetOrganizationAdminAccount")
     for region in REGIONS:
-        # Within a Region only the account status comes first; the other two go together.
-        assert status[region]["ended"] <= settings[region]["started"]
-        assert status[region]["ended"] <= admins[region]["started"]
+        # A Region's three reads go together (issue 19); the key and the administrator
+        # count only because the status said ACTIVE (tests/integration/test_critical_path.py).
+        assert overlap(status[region], settings[region])
+        assert overlap(status[region], admins[region])
         assert overlap(settings[region], admins[region])
     assert overlap(status["us-east-1"], status["eu-west-1"])

@@ -7,13 +7,13 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
-import boto3
 import pytest
 from prometheus_client import REGISTRY
 
 from awsorg_operator.aws import auditmanager
-from awsorg_operator.aws.clients import AwsClients
+from awsorg_operator.aws.clients import ClientFactory
 from awsorg_operator.conditions import reason
+from awsorg_operator.external import Identity
 from awsorg_operator.failures import CallError, Retry
 from awsorg_operator.settings import ClientSettings
 
@@ -68,7 +68,7 @@ def test_a_network_failure_is_a_retried_failure_with_its_own_error(
     url = request.getfixturevalue(endpoint) if endpoint.endswith("_endpoint") else endpoint
     monkeypatch.setenv("AWS_ENDPOINT_URL_AUDITMANAGER", url)
     settings = ClientSettings("us-east-1", connect_timeout=0.5, read_timeout=0.5, max_attempts=1)
-    clients = AwsClients(boto3.Session(), settings)
+    clients = ClientFactory(settings).for_identity(Identity())
     before = failed_calls(error)
 
     with pytest.raises(CallError) as raised:

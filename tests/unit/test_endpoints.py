@@ -5,11 +5,11 @@ of each, in --default-region."""
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
-from awsorg_operator.aws.clients import AwsClients
+from awsorg_operator.aws.clients import AwsClients, ClientFactory
 from awsorg_operator.cli.command import parser as plan_parser
+from awsorg_operator.external import Identity
 from awsorg_operator.settings import ClientSettings, client_settings, parse
 
 pytestmark = pytest.mark.unit
@@ -18,10 +18,7 @@ EAST, WEST = "https://vpce-1.auditmanager.us-east-1.example", "https://vpce-2.eu
 
 
 def clients(settings: ClientSettings) -> AwsClients:
-    session = boto3.Session(
-        region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x"
-    )
-    return AwsClients(session, settings)
+    return ClientFactory(settings).for_identity(Identity())
 
 
 def test_each_region_gets_its_own_endpoint_and_the_others_aws_own() -> None:

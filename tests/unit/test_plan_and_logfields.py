@@ -40,6 +40,7 @@ def test_the_read_only_view_has_no_way_to_write() -> None:
         "is_member",
         "observe",
         "observe_org",
+        "will_ask_member",
     ]
 
 

@@ -138,9 +138,13 @@ class OperatorEndpoints:
         except OSError:
             return None
 
-    def metrics(self) -> str:
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as r:
+    def metrics(self, timeout: float = 5.0, names: tuple[str, ...] = ()) -> str:
+        """The metrics, or only the families `names` (prometheus_client's `name[]` filter:
+        the others are not even collected, which at a thousand resources saves most of
+        the CPU of a full read)."""
+        query = "&".join(f"name[]={n}" for n in names)
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics" + (f"?{query}" if query else "")
+        with urllib.request.urlopen(url, timeout=timeout) as r:
             return str(r.read().decode())
 
 

@@ -25,13 +25,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 from kubernetes import client, config
 
 from awsorg_devbase import wait_for
+from awsorg_devstack.probing import EndpointPoller
+from awsorg_devstack.profiler import Profile
 from awsorg_devstack.stack import Operator, install_crd_and_rbac
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_emulator.schema import CallRecord, OrganizationSeedView
@@ -66,9 +68,11 @@ class Plan:
     orgs: tuple[int, ...]
     org_latency_ms: int = 100
     org_regions: int = 2
+    profile: bool = False
 
 
-FULL = Plan(regions=(1, 2, 10), latencies_ms=(0, 50, 150), trials=5, orgs=(10, 100))
+# RSS per organization count, 1 to 1000, is what the chart's sizing table is made from.
+FULL = Plan(regions=(1, 2, 10), latencies_ms=(0, 50, 150), trials=5, orgs=(1, 10, 100, 1000))
 QUICK = Plan(regions=(1, 2), latencies_ms=(0, 50), trials=2, orgs=(3,))
 
 
@@ -95,6 +99,14 @@ class OrgsRun:
     rss_mib: float
     threads: int
     first_reconcile_seconds: float  # start to every resource Ready (claims, AssumeRole, ...)
+    # The slowest answer of /healthz and /metrics, polled every second during the re-check;
+    # a poll unanswered after 10 s counts as missed (and as 10 s).
+    healthz_slowest_seconds: float = 0.0
+    metrics_slowest_seconds: float = 0.0
+    endpoint_polls: int = 0
+    endpoint_missed: int = 0
+    # py-spy over the re-check (--profile): the share of CPU samples by function.
+    profile: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -167,12 +179,13 @@ class Bench:
             self.aws.clear_calls()
             base = reconciles(op)
             cpu0 = cpu_seconds(op)
-            wait_for(
-                f"{count} re-checks",
-                lambda: reconciles(op) >= base + count,
-                resync * 10 + READY_TIMEOUT,
-                0.2,
-            )
+            with self.watching(op, plan.profile, count) as (poller, profile):
+                wait_for(
+                    f"{count} re-checks",
+                    lambda: reconciles(op) >= base + count,
+                    resync * 10 + READY_TIMEOUT,
+                    1.0,
+                )
             cpu = cpu_seconds(op) - cpu0
             status = proc_status(op)
             calls = self.aws.calls()
@@ -193,7 +206,32 @@ class Bench:
             rss_mib=round(int(status["VmRSS"].split()[0]) / 1024, 1),
             threads=int(status["Threads"]),
             first_reconcile_seconds=round(first, 2),
+            healthz_slowest_seconds=round(poller.answers["healthz"].slowest_seconds, 3),
+            metrics_slowest_seconds=round(poller.answers["metrics"].slowest_seconds, 3),
+            endpoint_polls=sum(a.polls for a in poller.answers.values()),
+            endpoint_missed=sum(a.missed for a in poller.answers.values()),
+            profile=profile.top() if profile else {},
         )
+
+    @contextmanager
+    def watching(
+        self, op: Operator, profile: bool, count: int
+    ) -> Iterator[tuple[EndpointPoller, Profile | None]]:
+        """The endpoints polled (and the operator sampled by py-spy) while the block runs."""
+        urls = {
+            "healthz": f"http://127.0.0.1:{op.health_port}/healthz",
+            "metrics": f"http://127.0.0.1:{op.metrics_port}/metrics",
+        }
+        pid = op.process.pid
+        assert pid is not None
+        # /healthz as often as a kubelet could probe it, /metrics as often as Prometheus
+        # scrapes at its most eager (the chart's ServiceMonitor scrapes every 30 s).
+        with EndpointPoller(urls, every={"healthz": 1.0, "metrics": 5.0}) as poller:
+            if not profile:
+                yield poller, None
+                return
+            with Profile(pid, self.out / f"profile-{count}.txt") as sampled:
+                yield poller, sampled
 
     # ----- Kubernetes ---------------------------------------------------------------------
 
@@ -265,8 +303,12 @@ def cpu_seconds(op: Operator) -> float:
 
 def reconciles(op: Operator) -> float:
     total = 0.0
-    for line in op.metrics().splitlines():
-        if line.startswith("awsorg_reconcile_duration_seconds_count"):
+    # Only the one family: a full read costs the operator CPU in proportion to its resources,
+    # and a bench that read everything five times a second measured its own reads. A
+    # generous timeout: how long /metrics takes is what the poller measures.
+    count = "awsorg_reconcile_duration_seconds_count"
+    for line in op.metrics(timeout=60, names=(count,)).splitlines():
+        if line.startswith(count):
             total += float(line.rsplit(" ", 1)[1])
     return total
 
@@ -335,6 +377,7 @@ def main() -> int:
     p.add_argument("--trials", type=int, help="trials per time-to-Ready cell")
     p.add_argument("--orgs", help="comma-separated organization counts, e.g. 10,100,1000")
     p.add_argument("--orgs-only", action="store_true", help="skip the time-to-Ready trials")
+    p.add_argument("--profile", action="store_true", help="py-spy over each re-check of all")
     args = p.parse_args()
     plan = QUICK if args.quick else FULL
     if args.trials:
@@ -344,6 +387,8 @@ def main() -> int:
         plan = Plan(plan.regions, plan.latencies_ms, plan.trials, counts)
     if args.orgs_only:
         plan = Plan((), plan.latencies_ms, plan.trials, plan.orgs)
+    if args.profile:
+        plan = replace(plan, profile=True)
     run(plan, args.label, args.out)
     return 0
 

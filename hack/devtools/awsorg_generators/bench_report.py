@@ -33,6 +33,8 @@ def load(results: Path, labels: Sequence[str]) -> list[dict[str, Any]]:
 
 def ready_table(runs: list[dict[str, Any]]) -> str:
     runs = [r for r in runs if r["ready"]]  # an --orgs-only run has no trials
+    if not runs:
+        return "No time-to-Ready trials in these runs (`--orgs-only`)."
     labels = [r["label"] for r in runs]
     head = ["mode", "Regions", "latency/call", "critical path"]
     for label in labels:
@@ -73,6 +75,8 @@ def orgs_table(runs: list[dict[str, Any]]) -> str:
         "RSS MiB",
         "threads",
         "first reconcile of all",
+        "slowest /healthz",
+        "slowest /metrics",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for run in runs:
@@ -89,9 +93,45 @@ def orgs_table(runs: list[dict[str, Any]]) -> str:
                 f"{o['rss_mib']:.0f}",
                 str(o["threads"]),
                 f"{o['first_reconcile_seconds']:.1f} s",
+                _slowest(o, "healthz"),
+                _slowest(o, "metrics"),
             ]
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def _slowest(o: dict[str, Any], endpoint: str) -> str:
+    if not o.get("endpoint_polls"):
+        return "-"  # measured since issue 19
+    missed = f" ({o['endpoint_missed']} missed)" if o.get("endpoint_missed") else ""
+    return f"{o[f'{endpoint}_slowest_seconds']:.2f} s{missed}"
+
+
+def profile_table(runs: list[dict[str, Any]]) -> str:
+    """Where the operator's CPU went during each run's largest profiled re-check (py-spy)."""
+    out = []
+    for run in runs:
+        # The largest count of each run: the small ones are a few samples each.
+        for o in sorted(run["orgs"], key=lambda o: o["organizations"])[-1:]:
+            if not o.get("profile", {}).get("samples"):
+                continue  # not profiled, or too short to be sampled (1 organization)
+            total = int(o["profile"]["samples"][0][1])
+            out.append(
+                f"**{run['label']}, {o['organizations']} organizations** ({total} samples)\n\n"
+                "| share of CPU samples, self | function | share, inclusive | function |\n"
+                "| --- | --- | --- | --- |"
+            )
+            pairs = zip(o["profile"]["self"], o["profile"]["inclusive"], strict=False)
+            for (leaf, a), (frame, b) in pairs:
+                out.append(f"| {a:.1%} | {_frame(leaf)} | {b:.1%} | {_frame(frame)} |")
+            out.append("")
+    return "\n".join(out) or "No profiled run (`--profile`)."
+
+
+def _frame(frame: str) -> str:
+    """``func (pkg/mod.py)`` as code and text: the module is a library's, not a repo file."""
+    name, _, where = frame.partition(" (")
+    return f"`{name}` ({where}" if where else f"`{name}`"
 
 
 def calls_table(runs: list[dict[str, Any]], minimum: dict[str, float]) -> str:
@@ -131,7 +171,8 @@ def plot(runs: list[dict[str, Any]], png: Path) -> None:
         ax.set_xlabel("Regions")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("apply to Ready=True, p50 (s)")
-    axes[1].legend(fontsize=7)
+    if axes[1].get_legend_handles_labels()[0]:  # an --orgs-only run plots nothing
+        axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
     plt.close(fig)
@@ -143,7 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=Path(".work/bench"))
     p.add_argument("--doc", type=Path, default=Path("docs/performance.md"))
     p.add_argument(
-        "--template", type=Path, help="markdown with {ready}, {orgs}, {calls}, {runs} fields"
+        "--template",
+        type=Path,
+        help="markdown with {ready}, {orgs}, {calls}, {runs}, {profile} fields",
     )
     args = p.parse_args(argv)
     runs = load(args.results, args.labels)
@@ -155,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "orgs": orgs_table(runs),
         "calls": calls_table(runs, minimum),
         "runs": runs_table(runs),
+        "profile": profile_table(runs),
         "png": png.name,
     }
     template = (args.template or TEMPLATE).read_text()

@@ -1,25 +1,32 @@
-"""boto3 clients, built once per identity and reused across reconciles.
+"""botocore clients, one per service and Region, shared by every identity (`bound.py`).
 
 Standard SDK configuration applies (AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ORGANIZATIONS
 and _STS, profiles, web identity for IRSA, the container credentials of EKS Pod Identity).
 Audit Manager's endpoints are per Region (`ClientSettings.auditmanager_endpoints`). A resource may
-name a role to assume instead; its credentials refresh on their own before they expire.
-"""
+name a role to assume instead; its credentials (its own: never used for another identity's
+calls) refresh on their own before they expire."""
 
 from __future__ import annotations
 
-import functools
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
-from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    Credentials,
+    DeferredRefreshableCredentials,
+)
 from botocore.exceptions import NoCredentialsError
 
 from awsorg_operator import metrics
+from awsorg_operator.aws.bound import BoundClient, CallerCredentials
+from awsorg_operator.aws.concurrency import OVERALL
 from awsorg_operator.aws.errors import classify
 from awsorg_operator.external import Identity
 from awsorg_operator.failures import CallError
@@ -31,54 +38,48 @@ if TYPE_CHECKING:
     from types_boto3_sts import STSClient
 
 SESSION_NAME = "awsorg-operator"
+# An identity unused this long gets new credentials when it comes back: long enough that a
+# re-check never pays for AssumeRole (the operator passes three re-check intervals if that is
+# longer), short enough that the identities of removed resources do not pile up.
+IDLE_SECONDS = 3600.0
 
 
 def botocore_config(settings: ClientSettings) -> Config:
     # `standard` retries throttling and 5xx with backoff; short timeouts because kopf
-    # cannot cancel a thread that hangs on a socket.
+    # cannot cancel a thread that hangs on a socket. One client per service and Region
+    # serves every identity: its pool holds as many connections as calls may be in flight.
     return Config(
         retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         user_agent_extra="awsorg-operator",
+        max_pool_connections=OVERALL,
     )
 
 
-class AwsClients:
-    """The clients for one identity. boto3 clients are thread-safe once created."""
+class SharedClients:
+    """The botocore clients of the whole process, one per service and Region, created on
+    first use. They sign with `CallerCredentials`: only a `BoundClient` can call them."""
 
-    def __init__(self, session: boto3.Session, settings: ClientSettings) -> None:
-        self._session = session
-        self._settings = settings
+    def __init__(self, settings: ClientSettings, session: botocore.session.Session) -> None:
+        self.settings = settings
+        self.session = session
+        self.loader = session.get_component("data_loader")
         self._config = botocore_config(settings)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
-        self._caller: str | None = None
-        session.events.register("after-call", _count_call)
-        session.events.register("after-call-error", _count_failed_call)
 
-    def _client(self, service: str, region: str, endpoint_url: str | None = None) -> Any:
+    def get(self, service: str, region: str, endpoint_url: str | None = None) -> Any:
         with self._lock:
             key = (service, region)
             if key not in self._clients:
-                self._clients[key] = self._session.client(
+                self._clients[key] = self.session.create_client(
                     service,
                     region_name=region,
                     endpoint_url=endpoint_url,  # None: the SDK's (AWS_ENDPOINT_URL or AWS's)
-                    config=self._config,  # type: ignore[call-overload]
+                    config=self._config,
                 )
             return self._clients[key]
-
-    @property
-    def caller_account(self) -> str | None:
-        """The account these credentials belong to, once asked (`remember_caller`). It lives
-        as long as these clients: `ClientFactory.forget` drops both when AWS refuses the
-        credentials as expired."""
-        return self._caller
-
-    def remember_caller(self, account_id: str) -> str:
-        self._caller = account_id
-        return account_id
 
     def close(self) -> None:
         """Closes the clients' connection pools."""
@@ -86,6 +87,31 @@ class AwsClients:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             client.close()
+
+
+class AwsClients:
+    """The clients as one identity sees them: the shared ones, signing with its credentials."""
+
+    def __init__(self, shared: SharedClients, credentials: Credentials | None) -> None:
+        self._shared = shared
+        self._settings = shared.settings
+        self.credentials = credentials
+        self._caller: str | None = None
+
+    def _client(self, service: str, region: str, endpoint_url: str | None = None) -> Any:
+        client = self._shared.get(service, region, endpoint_url)
+        return BoundClient(client, self.credentials, self._shared.loader)
+
+    @property
+    def caller_account(self) -> str | None:
+        """The account these credentials belong to, once asked (`remember_caller`). It lives
+        as long as these credentials: `ClientFactory.forget` drops both when AWS refuses
+        them as expired."""
+        return self._caller
+
+    def remember_caller(self, account_id: str) -> str:
+        self._caller = account_id
+        return account_id
 
     def sts(self) -> STSClient:
         return self._client("sts", self._settings.default_region)  # type: ignore[no-any-return]
@@ -104,82 +130,109 @@ class AwsClients:
 
     def auditmanager_regions(self) -> list[str]:
         """The Regions where Audit Manager is offered, from botocore's endpoint data."""
-        partition = self._session.get_partition_for_region(self._settings.default_region)
-        return self._session.get_available_regions("auditmanager", partition)
+        session = self._shared.session
+        partition = session.get_partition_for_region(self._settings.default_region)
+        return session.get_available_regions("auditmanager", partition)
 
 
 class ClientFactory:
-    """Hands out `AwsClients` per identity, creating each once."""
+    """Hands out `AwsClients` per identity: credentials of its own, clients shared. An
+    identity unused for `idle_seconds` (longer than the re-check) is dropped, and gets new
+    credentials when it comes back."""
 
-    def __init__(self, settings: ClientSettings) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        idle_seconds: float = IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._settings = settings
+        self._idle_seconds = idle_seconds
+        self._clock = clock
         self._lock = threading.Lock()
-        self._by_identity: dict[Identity, AwsClients] = {}
-        # One loader for every session: each identity has a session of its own, and without
-        # this each one parses botocore's service models and endpoint data again (about half
-        # a second of CPU per new identity, which a thousand organizations pay a thousand
-        # times). The models never change while the process runs.
-        self._loader = botocore.loaders.create_loader()
+        self._by_identity: OrderedDict[Identity, tuple[AwsClients, float]] = OrderedDict()
+        # One loader for both sessions: the models and endpoint data are parsed once.
+        loader = botocore.loaders.create_loader()
+        self._source = _session(loader)  # the SDK's chain: environment, IRSA, Pod Identity
+        shared = _session(loader)  # its clients sign with the credentials of the call
+        shared._credentials = CallerCredentials()  # type: ignore[attr-defined]
+        events = shared.get_component("event_emitter")
+        events.register("after-call", _count_call)
+        events.register("after-call-error", _count_failed_call)
+        self._shared = SharedClients(settings, shared)
 
     def for_identity(self, identity: Identity) -> AwsClients:
+        now = self._clock()
         with self._lock:
+            self._drop_idle(now)
             known = self._by_identity.get(identity)
-        if known is not None:
-            return known
+            if known is not None:
+                self._by_identity[identity] = (known[0], now)
+                self._by_identity.move_to_end(identity)
+                return known[0]
         # Built outside the lock: getting source credentials can take an HTTP round trip
         # (IRSA, Pod Identity), and one slow identity must not hold up every other resource.
         # Two threads may build the same identity at once; the first one stored wins.
-        built = AwsClients(self._session(identity), self._settings)
+        built = AwsClients(self._shared, self._credentials(identity))
         with self._lock:
-            return self._by_identity.setdefault(identity, built)
+            return self._by_identity.setdefault(identity, (built, now))[0]
 
     def forget(self, identity: Identity) -> None:
-        """Drop an identity's clients, so the next call builds them with fresh credentials
-        (after AWS said they expired although botocore thought them valid). Their
-        connections are left to close as they end: a reconcile may still be using them."""
+        """Drop an identity's credentials, so the next call gets fresh ones (after AWS said
+        they expired although botocore thought them valid). Its clients are shared: nothing
+        of the identity's own is left open."""
         with self._lock:
             self._by_identity.pop(identity, None)
 
     def close(self) -> None:
-        """Closes every identity's clients: at the operator's clean-up."""
+        """Closes the shared clients: at the operator's clean-up."""
         with self._lock:
-            known, self._by_identity = list(self._by_identity.values()), {}
-        for clients in known:
-            clients.close()
+            self._by_identity.clear()
+        self._shared.close()
 
-    def _botocore_session(self) -> botocore.session.Session:
-        session = botocore.session.get_session()
-        session.register_component("data_loader", self._loader)
-        return session
+    def _drop_idle(self, now: float) -> None:
+        # Least recently used first: stop at the first identity still in use.
+        while self._by_identity:
+            identity, (_, used) = next(iter(self._by_identity.items()))
+            if now - used <= self._idle_seconds:
+                return
+            del self._by_identity[identity]
 
-    def _session(self, identity: Identity) -> boto3.Session:
-        base = self._botocore_session()
+    def _credentials(self, identity: Identity) -> Credentials | None:
+        # The chain is asked anew per identity: forgetting one gets its source afresh too.
+        source: Credentials | None = self._source.get_component(
+            "credential_provider"
+        ).load_credentials()
         if identity.role_arn is None:
-            return boto3.Session(botocore_session=base, region_name=self._settings.default_region)
+            return source  # None: each call fails with NoCredentialsError, as botocore's do
+        if source is None:
+            raise CallError(classify("AssumeRole", NoCredentialsError()))
         extra: dict[str, Any] = {"RoleSessionName": SESSION_NAME}
         if identity.external_id:
             extra["ExternalId"] = identity.external_id
-        source_credentials = base.get_credentials()
-        if source_credentials is None:
-            raise CallError(classify("AssumeRole", NoCredentialsError()))
         fetcher = AssumeRoleCredentialFetcher(
-            # The STS client gets the same short timeouts and retries as every other.
-            client_creator=functools.partial(
-                base.create_client,
-                region_name=self._settings.default_region,
-                config=botocore_config(self._settings),
-            ),
-            source_credentials=source_credentials,
+            # The shared STS client, signing with the source credentials it is given.
+            client_creator=self._sts_for,
+            source_credentials=source,
             role_arn=identity.role_arn,
             extra_args=extra,
         )
-        assumed = self._botocore_session()
-        # botocore has no public setter for a session's credentials; setting `_credentials`
-        # is the common way to give a session refreshable assume-role credentials.
-        assumed._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
+        return DeferredRefreshableCredentials(
             method="assume-role", refresh_using=fetcher.fetch_credentials
         )
-        return boto3.Session(botocore_session=assumed, region_name=self._settings.default_region)
+
+    def _sts_for(self, service: str, **keys: Any) -> Any:
+        source = Credentials(
+            keys["aws_access_key_id"], keys["aws_secret_access_key"], keys.get("aws_session_token")
+        )
+        client = self._shared.get(service, self._settings.default_region)
+        return BoundClient(client, source, self._shared.loader)
+
+
+def _session(loader: Any) -> botocore.session.Session:
+    session = botocore.session.get_session()
+    session.register_component("data_loader", loader)
+    return session
 
 
 def _count_call(*, model: Any, parsed: Any, **_: Any) -> None:

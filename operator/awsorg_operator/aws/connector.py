@@ -44,15 +44,15 @@ class AwsConnector:
 
 class AwsExternal:
     """Reads that do not wait for each other are sent together (`CallPool`): the two
-    organization reads, then trusted access, the administrators and every Region at once;
-    within a Region only the account status comes first, since an account that is not
-    active may read nothing else."""
+    organization reads, then trusted access, the administrators, the administrator's
+    membership and every listed Region's three reads at once (`_regions`)."""
 
     def __init__(self, factory: ClientFactory, identity: Identity, calls: CallPool) -> None:
         self._factory = factory
         self._identity = identity
         self._calls = calls
         self._aws: AwsClients = factory.for_identity(identity)
+        self._members: dict[str, Future[bool]] = {}  # sent before they are asked
 
     def observe_org(self) -> OrgView:
         return self._forget_on_expiry(self._observe_org)
@@ -68,7 +68,15 @@ class AwsExternal:
         return OrgView(caller_account_id=caller, organization=described.result())
 
     def is_member(self, account_id: str) -> bool:
+        sent = self._members.pop(account_id, None)
+        if sent is not None:
+            return sent.result()
         return organizations.account_exists(self._aws.organizations(), account_id)
+
+    def will_ask_member(self, account_id: str) -> None:
+        client = self._aws.organizations()
+        read = functools.partial(organizations.account_exists, client, account_id)
+        self._members[account_id] = self._submit(read)
 
     def observe(
         self,
@@ -113,35 +121,41 @@ class AwsExternal:
                 assert_never(action)
 
     def execute_all(self, actions: Sequence[Action]) -> list[CallFailure | None]:
-        sent = [self._submit(functools.partial(attempt, a, self.execute)) for a in actions]
+        sent = [
+            self._submit(functools.partial(attempt, a, self.execute), a.region) for a in actions
+        ]
         return [future.result() for future in sent]
 
-    def _submit(self, fn: Callable[[], T]) -> Future[T]:
-        return self._calls.submit(self._identity, fn)
+    def _submit(self, fn: Callable[[], T], region: str | None = None) -> Future[T]:
+        """Bounded per scope: Organizations (and STS), or one Region's Audit Manager."""
+        scope = f"auditmanager {region}" if region else "organizations"
+        return self._calls.submit(self._identity, fn, scope)
 
-    def _regions(self, regions: Sequence[str]) -> dict[str, RegionView | RegionFailure]:
-        """Each Region's account status, and as soon as one answers ACTIVE, its key and its
-        administrator together. A Region that fails is kept as a `RegionFailure`."""
-        statuses = {self._submit(self._guarded(r, self._status(r))): r for r in regions}
+    def _regions(
+        self, regions: Sequence[str], together: bool = True
+    ) -> dict[str, RegionView | RegionFailure]:
+        """Each Region's account status, key and administrator. `together`: all three sent at
+        once, the key and administrator used only if the account is ACTIVE (an account that
+        is not active gets AccessDenied from them, which is not "no administrator", so their
+        answers are dropped unread). Otherwise the two follow an ACTIVE status, which costs
+        a round trip but no refused call (the scan of the Regions not listed, where most
+        accounts are not registered). A Region that fails is kept as a `RegionFailure`."""
+        statuses = {self._submit(self._guarded(r, self._status(r)), r): r for r in regions}
+        details = {r: self._details(r) for r in regions} if together else {}
         found: dict[str, RegionView | RegionFailure] = {}
-        details: dict[str, tuple[Future[str | RegionFailure], Future[str | RegionFailure | None]]]
-        details = {}
         for done in as_completed(statuses):
             region, status = statuses[done], done.result()
             if isinstance(status, RegionFailure):
                 found[region] = status
             elif status is not AccountStatus.ACTIVE:
                 found[region] = RegionView(region, status)
-            else:
-                am = self._aws.auditmanager(region)
-                details[region] = (
-                    self._submit(
-                        self._guarded(region, functools.partial(auditmanager.kms_key, am))
-                    ),
-                    self._submit(self._guarded(region, functools.partial(auditmanager.admin, am))),
-                )
+            elif region not in details:
+                details[region] = self._details(region)
         for region, (key, admin) in details.items():
+            # Waited for also when unused: no call of this reconcile outlives its observation.
             kms, admin_id = key.result(), admin.result()
+            if region in found:
+                continue  # not active, or its status failed: the details say nothing
             if isinstance(kms, RegionFailure):
                 found[region] = kms
             elif isinstance(admin_id, RegionFailure):
@@ -149,6 +163,14 @@ class AwsExternal:
             else:
                 found[region] = RegionView(region, AccountStatus.ACTIVE, admin_id, kms)
         return {region: found[region] for region in regions}
+
+    def _details(
+        self, region: str
+    ) -> tuple[Future[str | RegionFailure], Future[str | RegionFailure | None]]:
+        am = self._aws.auditmanager(region)
+        key = self._guarded(region, functools.partial(auditmanager.kms_key, am))
+        admin = self._guarded(region, functools.partial(auditmanager.admin, am))
+        return self._submit(key, region), self._submit(admin, region)
 
     def _status(self, region: str) -> Callable[[], AccountStatus]:
         am = self._aws.auditmanager(region)
@@ -175,7 +197,7 @@ class AwsExternal:
         AccessDenied above all, says nothing about whether an administrator is there."""
         found, unreadable = {}, []
         others = [r for r in self._aws.auditmanager_regions() if r not in not_read]
-        for region, view in self._regions(others).items():
+        for region, view in self._regions(others, together=False).items():
             if isinstance(view, RegionFailure):
                 unreadable.append(view)
             elif view.admin_account_id:

@@ -87,6 +87,9 @@ class ReadOnly:
     def is_member(self, account_id: str) -> bool:
         return self.__reader.is_member(account_id)
 
+    def will_ask_member(self, account_id: str) -> None:
+        self.__reader.will_ask_member(account_id)
+
     def observe(
         self,
         org: OrgView,

@@ -4,6 +4,7 @@ organization's claim, the record of a write before it is sent): the client's exc
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -15,6 +16,21 @@ from awsorg_operator.failures import CallError, CallFailure, Kind
 T = TypeVar("T")
 
 REQUEST_TIMEOUT = 10  # seconds: a reconcile's thread must not hang on the API server
+
+_lock = threading.Lock()
+_client: kubernetes.client.ApiClient | None = None
+
+
+def api_client() -> kubernetes.client.ApiClient:
+    """The one API client of the operator's own calls, built at first use (after kopf's login
+    loaded the configuration). One per call, as before, opened a TLS connection per call:
+    at a thousand resources that was most of a Lease read's CPU. Its connection pool is
+    thread-safe, and an in-cluster token is re-read by the configuration's own hook."""
+    global _client
+    with _lock:
+        if _client is None:
+            _client = kubernetes.client.ApiClient()
+        return _client
 
 
 def kube_call(operation: str, fn: Callable[[], T], allowed: tuple[int, ...] = ()) -> T | None:

@@ -64,8 +64,10 @@ def _register_operator(registry: kopf.OperatorRegistry, rt: Runtime, watch_timeo
         except Exception as e:
             raise kopf.PermanentError(f"the API server cannot be reached: {e}") from e
 
+    # Async, as the index below: kopf runs sync handlers on its executor, where a probe
+    # would queue behind every other sync handler at a thousand resources.
     @kopf.on.probe(id="reconciles", registry=registry)
-    def reconciles(**_: Any) -> str:
+    async def reconciles(**_: Any) -> str:
         stuck = rt.watchdog.stuck()
         if stuck:
             raise kopf.PermanentError(stuck)
@@ -75,8 +77,10 @@ def _register_operator(registry: kopf.OperatorRegistry, rt: Runtime, watch_timeo
 def _register_resource(registry: kopf.OperatorRegistry, rt: Runtime, resync: float) -> None:
     """One reconcile serves create, update, resume and the re-check; deletion has its own."""
 
+    # Async: it runs on every event of every resource (each status patch is one), and is
+    # pure; a sync one would hop to kopf's executor and back each time.
     @kopf.index(*RESOURCE, id="claims", registry=registry)
-    def claims(*, body: kopf.Body, **_: Any) -> dict[str, Claim]:
+    async def claims(*, body: kopf.Body, **_: Any) -> dict[str, Claim]:
         return {CLAIMS_KEY: claim_of(body)}
 
     @kopf.on.resume(*RESOURCE, id="reconcile", registry=registry)

@@ -7,12 +7,15 @@ Blocking calls of the kubernetes client: run from the reconcile's worker thread.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import kubernetes
 
 from awsorg_operator import clock
-from awsorg_operator.kube.calls import REQUEST_TIMEOUT, kube_call
+from awsorg_operator.kube.calls import REQUEST_TIMEOUT, api_client, kube_call
 from awsorg_operator.ownership import Holder, Lease
 
 LEASE_PREFIX = "awsorg-auditmanager-"
@@ -21,15 +24,55 @@ PREVIOUS_HOLDER = "awsorg.io/previous-holder"
 _LABELS = {"app.kubernetes.io/managed-by": "awsorg-operator"}
 
 
+# How long a Lease this process read or wrote is trusted without reading it again. Only this
+# process writes these Leases (one operator is active at a time), and every write it makes
+# updates what it remembers; a conflict (409) forgets it. What the memory can miss is a Lease
+# edited or deleted by hand: that is seen at the first reconcile after this many seconds.
+LEASE_FRESH_SECONDS = 600.0
+
+
 class KubeLeases:
-    def __init__(self, namespace: str) -> None:
+    """The Leases, each read once and then remembered (`LEASE_FRESH_SECONDS`): a steady
+    re-check costs no Kubernetes round trip for its claim."""
+
+    def __init__(
+        self,
+        namespace: str,
+        fresh_seconds: float = LEASE_FRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._namespace = namespace
+        self._fresh_seconds = fresh_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[Lease | None, float]] = {}
+
+    def _remember(self, org_id: str, lease: Lease | None) -> None:
+        with self._lock:
+            self._seen[org_id] = (lease, self._clock())
+
+    def _forget(self, org_id: str) -> None:
+        with self._lock:
+            self._seen.pop(org_id, None)
+
+    def _remembered(self, org_id: str) -> tuple[bool, Lease | None]:
+        with self._lock:
+            lease, at = self._seen.get(org_id, (None, -1.0))
+        fresh = at >= 0 and self._clock() - at <= self._fresh_seconds
+        return fresh and lease is not None, lease
 
     def _api(self) -> Any:
-        # Built per call: kopf's login loaded the configuration; a new client is cheap.
-        return kubernetes.client.CoordinationV1Api()
+        return kubernetes.client.CoordinationV1Api(api_client())
 
     def get(self, org_id: str) -> Lease | None:
+        known, lease = self._remembered(org_id)
+        if known:
+            return lease
+        lease = self._read(org_id)
+        self._remember(org_id, lease)
+        return lease
+
+    def _read(self, org_id: str) -> Lease | None:
         body = kube_call(
             "GetLease",
             lambda: self._api().read_namespaced_lease(
@@ -37,12 +80,7 @@ class KubeLeases:
             ),
             allowed=(404,),
         )
-        if body is None:
-            return None
-        annotations = body.metadata.annotations or {}
-        uid = body.spec.holder_identity
-        holder = Holder(uid, annotations.get(HOLDER_NAME, "")) if uid else None
-        return Lease(holder, annotations.get(PREVIOUS_HOLDER), body.metadata.resource_version)
+        return None if body is None else _parse(body)
 
     def create(self, org_id: str, holder: Holder) -> bool:
         """False when another writer created it first (409)."""
@@ -54,7 +92,7 @@ class KubeLeases:
             ),
             allowed=(409,),
         )
-        return written is not None
+        return self._written(org_id, written)
 
     def replace(self, org_id: str, lease: Lease, holder: Holder | None) -> bool:
         """False when the Lease moved since `lease` was read (409)."""
@@ -70,7 +108,22 @@ class KubeLeases:
             ),
             allowed=(409,),
         )
-        return written is not None
+        return self._written(org_id, written)
+
+    def _written(self, org_id: str, body: Any) -> bool:
+        """Remembers the Lease as written; a conflict (None) forgets it: read it again."""
+        if body is None:
+            self._forget(org_id)
+            return False
+        self._remember(org_id, _parse(body))
+        return True
+
+
+def _parse(body: Any) -> Lease:
+    annotations = body.metadata.annotations or {}
+    uid = body.spec.holder_identity
+    holder = Holder(uid, annotations.get(HOLDER_NAME, "")) if uid else None
+    return Lease(holder, annotations.get(PREVIOUS_HOLDER), body.metadata.resource_version)
 
 
 def _lease(org_id: str, annotations: dict[str, str], holder: Holder | None) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 import kubernetes
 
+from awsorg_operator.kube.calls import api_client
+
 API_SERVER_PROBE_TIMEOUT = 3.0  # below the chart's livenessProbe timeoutSeconds (5)
 
 
@@ -54,5 +56,6 @@ class Watchdog:
 def api_server_version() -> str:
     """Raises when the API server cannot be reached within the probe's timeout."""
     # kopf.login_via_client loaded the same kubeconfig or in-cluster configuration.
-    version = kubernetes.client.VersionApi().get_code(_request_timeout=API_SERVER_PROBE_TIMEOUT)
+    api = kubernetes.client.VersionApi(api_client())
+    version = api.get_code(_request_timeout=API_SERVER_PROBE_TIMEOUT)
     return str(version.git_version)

@@ -21,12 +21,13 @@ from pydantic import ValidationError
 
 from awsorg_operator import clock, logfields, metrics
 from awsorg_operator.api import Status
-from awsorg_operator.aws.clients import ClientFactory
+from awsorg_operator.aws.clients import IDLE_SECONDS, ClientFactory
 from awsorg_operator.aws.concurrency import CallPool
 from awsorg_operator.aws.connector import AwsConnector
 from awsorg_operator.conditions import READY, SYNCED
 from awsorg_operator.failures import Retry
 from awsorg_operator.kube import resource_metrics
+from awsorg_operator.kube.heap import HeapTrimmer
 from awsorg_operator.kube.leases import KubeLeases
 from awsorg_operator.kube.probes import Watchdog
 from awsorg_operator.kube.status_journal import StatusJournal
@@ -64,7 +65,11 @@ class Locks:
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
-        self.connector = AwsConnector(ClientFactory(client_settings(settings)), CallPool())
+        # An identity's credentials outlive a few re-checks, so a re-check never assumes a
+        # role again; an identity unused for longer (its resource gone) is dropped.
+        idle = max(IDLE_SECONDS, 3 * settings.resync_seconds)
+        factory = ClientFactory(client_settings(settings), idle_seconds=idle)
+        self.connector = AwsConnector(factory, CallPool())
         # Claims on organizations are Leases in the operator's own namespace (the chart's Role).
         leases = KubeLeases(os.environ.get("POD_NAMESPACE") or "default")
         self.reconciler = Reconciler(
@@ -75,11 +80,14 @@ class Runtime:
         self.pool = ThreadPoolExecutor(settings.aws_workers, thread_name_prefix="aws")
         self.watchdog = Watchdog(settings.stuck_seconds)
         self.locks = Locks()
+        self.heap = HeapTrimmer()
+        self.heap.start()
 
     def close(self) -> None:
         """Stops the pools and closes the AWS clients; reconciles still queued are dropped."""
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.connector.close()
+        self.heap.stop()
 
     async def run(
         self,
@@ -138,7 +146,10 @@ def _apply(
     """The outcome into Kubernetes: the status patch kopf writes, the Events, the per-resource
     series and the log lines of conditions that changed since `before`."""
     name = body.metadata.name or ""
-    patch.setdefault("status", {}).update(outcome.status.to_patch())
+    if outcome.status != before:
+        # A steady re-check changes nothing in status: no patch, so no write to etcd and
+        # no watch event back for every resource on every re-check.
+        patch.setdefault("status", {}).update(outcome.status.to_patch())
     if deleting and outcome.retry is None:  # the finalizer goes: so do its series
         resource_metrics.forget_resource(name)
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import kubernetes
 
 from awsorg_operator.api import GROUP, PLURAL, VERSION, PlannedAction
-from awsorg_operator.kube.calls import REQUEST_TIMEOUT, kube_call
+from awsorg_operator.kube.calls import REQUEST_TIMEOUT, api_client, kube_call
 from awsorg_operator.resource import Resource
 
 
@@ -28,7 +28,9 @@ class StatusJournal:
         # fails, the AWS write is not sent.
         kube_call(
             "PatchStatus",
-            lambda: kubernetes.client.CustomObjectsApi().patch_cluster_custom_object_status(
+            lambda: kubernetes.client.CustomObjectsApi(
+                api_client()
+            ).patch_cluster_custom_object_status(
                 GROUP, VERSION, PLURAL, res.name, patch, _request_timeout=REQUEST_TIMEOUT
             ),
         )
