@@ -3,13 +3,12 @@ stale (kube/metrics_endpoint.py), over real HTTP on loopback."""
 
 from __future__ import annotations
 
-import time
 import urllib.request
 
 import pytest
 from prometheus_client import CollectorRegistry, Gauge
 
-from awsorg_devbase import free_ports
+from awsorg_devbase import free_ports, wait_for
 from awsorg_operator import metrics
 from awsorg_operator.kube.metrics_endpoint import Rendering, serve
 
@@ -27,10 +26,12 @@ def test_a_scrape_gets_the_last_rendering_and_a_stale_one_is_renewed() -> None:
     assert b"bench_value 1.0" in rendering.latest()  # fresh: no rendering
     now[0] = 11
     assert b"bench_value 1.0" in rendering.latest()  # stale: answered, renewed behind
-    deadline = time.monotonic() + 5
-    while b"bench_value 2.0" not in rendering.latest():
-        assert time.monotonic() < deadline, "the background rendering never landed"
-        time.sleep(0.01)
+    wait_for(
+        "the background rendering to land",
+        lambda: b"bench_value 2.0" in rendering.latest(),
+        timeout=5,
+        every=0.01,
+    )
 
 
 def test_the_endpoint_serves_the_rendering_and_filters_by_name() -> None:
