@@ -65,6 +65,9 @@ class FakeSettings:
         long_ago = Timing(0.0, 0.0, lake_open=True)
         settings.evidence_finder.request(True, long_ago, settings.data_store_arn())
 
+    def set_evidence_finder_error(self, account: str, region: str, error: str | None) -> None:
+        self.of(account, region).evidence_finder.error = error
+
     def drop_evidence_finder(self, account: str, region: str) -> None:
         """The account stops using Audit Manager there: a store not being deleted stays."""
         settings = self.accounts.get((account, region))

@@ -62,6 +62,12 @@ class AuditManagerBase:
             long_ago = Timing(0.0, 0.0, lake_open=True)
             settings.evidence_finder.request(True, long_ago, settings.data_store_arn())
 
+    def set_evidence_finder_error(self, account_id: str, region: str, error: str | None) -> None:
+        """Show ``error`` in the account's evidenceFinderEnablement, as AWS reports a failed
+        step; None clears it."""
+        with self._lock:
+            self._settings(account_id, region).evidence_finder.error = error
+
     def timing(self) -> Timing:
         return Timing(
             time.monotonic(),
