@@ -89,6 +89,13 @@ def failure(operation: str, error: AwsError) -> CallError:
     return CallError(classify(operation, ClientError(response, operation)))
 
 
+def _call(aws: FakeAws, operation: str, region: str) -> None:
+    """Logged, and failed by the faults and bugs a test set (`FakeAws.fail`), as every call."""
+    from tests.fake_aws import FakeExternal
+
+    FakeExternal(aws)._call(operation, region)
+
+
 def is_registered(aws: FakeAws, account: str, region: str) -> bool:
     from tests.fake_aws import MGMT  # the fake imports this module
 
@@ -102,7 +109,7 @@ def _require_registered(aws: FakeAws, operation: str, account: str, region: str)
 
 
 def get_settings(aws: FakeAws, account: str, region: str, attribute: str) -> dict[str, Any]:
-    aws.calls.append(("GetSettings", region))
+    _call(aws, "GetSettings", region)
     refused = attribute_error(attribute)
     if refused is not None:
         raise failure("GetSettings", refused)
@@ -114,7 +121,7 @@ def get_settings(aws: FakeAws, account: str, region: str, attribute: str) -> dic
 def update_settings(
     aws: FakeAws, account: str, region: str, params: dict[str, Any]
 ) -> dict[str, Any]:
-    aws.calls.append(("UpdateSettings", region))
+    _call(aws, "UpdateSettings", region)
     _require_registered(aws, "UpdateSettings", account, region)
     settings = aws.settings.of(account, region)
     try:
@@ -129,7 +136,7 @@ def deregister_account(aws: FakeAws, account: str, region: str) -> str:
     the Region's administrator with it, under the management account's policy."""
     from tests.fake_aws import MGMT
 
-    aws.calls.append(("DeregisterAccount", region))
+    _call(aws, "DeregisterAccount", region)
     r = aws.region(region)
     policy = _retire(aws, account, region, None)
     if account == MGMT:

@@ -22,7 +22,7 @@ from awsorg_operator.aws.errors import classify
 from awsorg_operator.external import Identity
 from awsorg_operator.failures import CallError, CallFailure, Kind
 from tests import fake_aws_settings as fake_am
-from tests.fake_aws import AUDIT, MGMT, FakeAws, FakeConnector
+from tests.fake_aws import AUDIT, MGMT, THROTTLED, FakeAws, FakeConnector
 
 T = TypeVar("T")
 TOPIC = f"arn:aws:sns:us-east-1:{AUDIT}:audit-notices"
@@ -285,3 +285,17 @@ def test_an_evidence_finder_error_is_answered_until_the_next_request(world: Worl
 
     assert shown["error"] == "The event data store could not be created."
     assert "error" not in after
+
+
+@pytest.mark.unit
+def test_the_fakes_settings_calls_fail_as_a_test_asks() -> None:
+    """Faults set on the fake reach the settings calls too, as they reach every other."""
+    aws = FakeAws().fail(THROTTLED, "UpdateSettings", "eu-west-1")
+
+    failure = refused(
+        lambda: fake_am.update_settings(aws, AUDIT, "eu-west-1", {"kmsKey": "DEFAULT"})
+    )
+
+    assert (failure.operation, failure.kind) == ("UpdateSettings", Kind.THROTTLED)
+    assert fake_am.update_settings(aws, AUDIT, "eu-west-1", {"kmsKey": "DEFAULT"})
+    assert aws.calls == [("UpdateSettings", "eu-west-1")] * 2
