@@ -12,140 +12,39 @@ administrator per organization, keyed by its management account.
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from . import moto_state
-from .errors import AwsError
-from .moto_state import AUDIT_MANAGER_PRINCIPAL, OrgInfo
+from .auditmanager_base import AuditManagerBase
+from .auditmanager_settings import attribute_error, select
+from .auditmanager_state import (
+    NOT_REGISTERED_MESSAGE,
+    TENANT_STATE_MESSAGE,
+    AccountStatus,
+    AuditManagerConfig,
+    Caller,
+    EvidenceFinderConfig,
+    drop_evidence_finder,
+    region_view,
+    validation_error,
+)
+from .auditmanager_validation import require_valid_kms_key
+from .moto_state import OrgInfo
 from .schema import AuditManagerRegionView
 
-# Audit Manager availability change page, quoted by terraform-provider-aws #47163 and
-# Landing Zone Accelerator #1121.
-MAINTENANCE_MESSAGE = (
-    "AWS Audit Manager is now in maintenance mode. As of April 30, 2026, you cannot enable "
-    "Audit Manager for new accounts or in additional AWS Regions. We will continue to support "
-    "existing Audit Manager accounts in current Regions. Learn more: "
-    "https://docs.aws.amazon.com/audit-manager/latest/userguide/"
-    "audit-manager-availability-change.html"
-)
-NOT_REGISTERED_MESSAGE = (
-    "Your account isn't registered with AWS Audit Manager. Check the delegated administrator "
-    "setup on the Audit Manager settings page, and try again."
-)
-# Observed by Terraform (aws_auditmanager_organization_admin_account_registration treats
-# it as "already gone"); AWS does not document it.
-TENANT_STATE_MESSAGE = "Tenant is not in expected state"
-DEFAULT_KMS_KEY = "DEFAULT"
-# Settings.kmsKey pattern, API reference: .../APIReference/API_Settings.html
-KMS_KEY_RE = re.compile(r"arn:.*:kms:.*|DEFAULT")
-ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
-
-# GetSettings attribute -> key of the Settings structure (botocore model SettingAttribute).
-SETTING_KEYS: Mapping[str, str | None] = {
-    "ALL": None,
-    "IS_AWS_ORG_ENABLED": "isAwsOrgEnabled",
-    "SNS_TOPIC": "snsTopic",
-    "DEFAULT_ASSESSMENT_REPORTS_DESTINATION": "defaultAssessmentReportsDestination",
-    "DEFAULT_PROCESS_OWNERS": "defaultProcessOwners",
-    "EVIDENCE_FINDER_ENABLEMENT": "evidenceFinderEnablement",
-    "DEREGISTRATION_POLICY": "deregistrationPolicy",
-    "DEFAULT_EXPORT_DESTINATION": "defaultExportDestination",
-}
-# UpdateSettings members stored as given.
-_PLAIN_SETTINGS = (
-    "snsTopic",
-    "defaultAssessmentReportsDestination",
-    "defaultProcessOwners",
-    "kmsKey",
-    "deregistrationPolicy",
-    "defaultExportDestination",
-)
+__all__ = [
+    "NOT_REGISTERED_MESSAGE",
+    "AccountStatus",
+    "AuditManager",
+    "AuditManagerConfig",
+    "Caller",
+    "EvidenceFinderConfig",
+    "validation_error",
+]
 
 
-class AccountStatus(StrEnum):
-    ACTIVE = "ACTIVE"
-    INACTIVE = "INACTIVE"
-    PENDING_ACTIVATION = "PENDING_ACTIVATION"
-
-
-class OrganizationsPort(Protocol):
-    """What Audit Manager reads and changes in Organizations (moto_state satisfies it)."""
-
-    def organization_of(self, account_id: str) -> OrgInfo | None: ...
-    def is_trusted_access_enabled(self, management_id: str, principal: str) -> bool: ...
-    def enable_trusted_access(self, management_id: str, principal: str) -> None: ...
-    def register_delegated_admin(
-        self, management_id: str, account_id: str, principal: str
-    ) -> None: ...
-    def deregister_delegated_admin(
-        self, management_id: str, account_id: str, principal: str
-    ) -> None: ...
-
-
-@dataclass(frozen=True)
-class Caller:
-    account: str
-    region: str
-
-
-@dataclass
-class AuditManagerConfig:
-    maintenance_mode: bool = True
-    # ASSUMPTION: AWS's maintenance-mode notice (
-    # https://docs.aws.amazon.com/audit-manager/latest/userguide/audit-manager-availability-change.html)
-    # does not say whether an account that was active before the cut-off may register again
-    # in a Region it used; default: yes.
-    reregister_pre_cutoff: bool = True
-
-
-@dataclass
-class RegionState:
-    accounts: dict[str, AccountStatus] = field(default_factory=dict)
-    admins: dict[str, str] = field(default_factory=dict)  # management account -> admin
-    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def _default_settings() -> dict[str, Any]:
-    return {
-        "kmsKey": DEFAULT_KMS_KEY,
-        "defaultProcessOwners": [],
-        "evidenceFinderEnablement": {"enablementStatus": "DISABLED"},
-        "deregistrationPolicy": {"deleteResources": "DEFAULT"},
-    }
-
-
-def validation_error(message: str, field_name: str | None = None) -> AwsError:
-    if field_name is None:
-        return AwsError("ValidationException", message, 400, {"reason": "other"})
-    fields = {
-        "reason": "fieldValidationFailed",
-        "fields": [{"name": field_name, "message": message}],
-    }
-    return AwsError("ValidationException", message, 400, fields)
-
-
-def access_denied(message: str) -> AwsError:
-    return AwsError("AccessDeniedException", message, 403)
-
-
-class AuditManager:
+class AuditManager(AuditManagerBase):
     """Audit Manager state of every Region; each public method holds ``lock``."""
-
-    def __init__(
-        self,
-        lock: threading.RLock,
-        organizations: OrganizationsPort = moto_state,
-    ) -> None:
-        self._lock = lock
-        self._orgs = organizations
-        self.config = AuditManagerConfig()
-        self._regions: dict[str, RegionState] = {}
-        self._pre_cutoff: set[tuple[str, str]] = set()
 
     # ----- control: reset, seed, snapshot -------------------------------------------
 
@@ -176,7 +75,7 @@ class AuditManager:
     def snapshot(self, management_id: str | None) -> dict[str, AuditManagerRegionView]:
         with self._lock:
             regions = sorted(self._regions.items())
-            return {name: _region_view(state, management_id) for name, state in regions}
+            return {name: region_view(state, management_id) for name, state in regions}
 
     def pre_cutoff_snapshot(self) -> dict[str, list[str]]:
         with self._lock:
@@ -195,7 +94,7 @@ class AuditManager:
         Every check runs before any change, so a refused call changes nothing.
         """
         with self._lock:
-            _validate_kms_key(kms_key)
+            require_valid_kms_key(kms_key)
             admin_change = self._planned_admin_change(caller, delegated_admin)
             self._check_may_activate(caller.account, caller.region)
             new_admin = admin_change is not None and self._admin_change_needed(
@@ -216,15 +115,46 @@ class AuditManager:
         return org, delegated_admin
 
     def deregister_account(self, caller: Caller) -> dict[str, Any]:
-        """DeregisterAccount: the caller becomes INACTIVE in the Region.
+        """DeregisterAccount: the caller becomes INACTIVE in the Region, under its
+        deregistration policy (API reference, DeregistrationPolicy: ALL deletes its data
+        within seven days; DEFAULT keeps it, evidence for two years).
 
-        ASSUMPTION: deregistering an account that is not registered succeeds (INACTIVE),
-        and a management account may deregister while a delegated administrator is
-        registered; the administrator stays recorded (AWS documents neither).
+        When the management account deregisters, "we perform a cleanup for the current
+        delegated administrator account" (API reference, DeregisterOrganizationAdminAccount):
+        the Region's administrator is removed too.
+
+        ASSUMPTION: the administrator's cleanup follows the management account's policy; an
+        evidence finder left enabled keeps its event data store (orphaned, still billed), as
+        AWS says of removing an administrator; deregistering an account that is not registered
+        succeeds (INACTIVE).
         """
         with self._lock:
-            self._region(caller.region).accounts[caller.account] = AccountStatus.INACTIVE
+            state = self._region(caller.region)
+            policy = self._retire(caller.account, caller.region, None)
+            org = self._orgs.organization_of(caller.account)
+            if org is not None and org.management_account_id == caller.account:
+                admin = state.admins.get(caller.account)
+                if admin is not None:
+                    self._retire(admin, caller.region, policy)
+                    self._remove_admin(caller.region, admin, caller.account)
             return {"status": str(AccountStatus.INACTIVE)}
+
+    def _retire(self, account_id: str, region: str, policy: str | None) -> str:
+        """Deregister one account in one Region under ``policy`` (None: its own)."""
+        state = self._region(region)
+        was_active = self._status(account_id, region) is AccountStatus.ACTIVE
+        state.accounts[account_id] = AccountStatus.INACTIVE
+        settings = state.settings.get(account_id)
+        policy = policy or (settings.policy() if settings else "DEFAULT")
+        if not was_active or settings is None:
+            return policy
+        state.deregistrations[account_id] = policy
+        # ASSUMPTION: DEFAULT keeps the settings; evidence finder starts afresh ("your only
+        # alternative is to deregister and then re-register", UpdateSettings).
+        drop_evidence_finder(state, account_id)
+        if policy == "ALL":
+            del state.settings[account_id]  # its data goes; a new registration starts afresh
+        return policy
 
     def get_account_status(self, caller: Caller) -> dict[str, Any]:
         with self._lock:
@@ -274,26 +204,22 @@ class AuditManager:
 
     def get_settings(self, caller: Caller, attribute: str) -> dict[str, Any]:
         with self._lock:
-            if attribute not in SETTING_KEYS:
-                allowed = ", ".join(SETTING_KEYS)
-                raise validation_error(f"attribute must be one of {allowed}", "attribute")
+            refused = attribute_error(attribute)
+            if refused is not None:
+                raise refused
             self._require_registered(caller)
-            settings = self._settings_view(caller)
-            key = SETTING_KEYS[attribute]
-            if key is not None:
-                settings = {key: settings[key]} if key in settings else {}
-            return {"settings": settings}
+            return {"settings": select(self._settings_view(caller), attribute)}
 
     def update_settings(self, caller: Caller, params: Mapping[str, Any]) -> dict[str, Any]:
+        """UpdateSettings, for the calling account in the Region the request is signed for.
+
+        ASSUMPTION: any registered account may set its own settings; which account's settings
+        matter (the delegated administrator's, for assessments and evidence finder) is the
+        caller's business, as AWS's API has no account parameter.
+        """
         with self._lock:
             self._require_registered(caller)
-            kms_key = params.get("kmsKey")
-            _validate_kms_key(kms_key if isinstance(kms_key, str) else None)
-            stored = self._settings(caller.account, caller.region)
-            stored.update({k: params[k] for k in _PLAIN_SETTINGS if k in params})
-            if "evidenceFinderEnabled" in params:
-                status = "ENABLED" if params["evidenceFinderEnabled"] else "DISABLED"
-                stored["evidenceFinderEnablement"] = {"enablementStatus": status}
+            self._settings(caller.account, caller.region).update(params, self.timing())
             return {"settings": self._settings_view(caller)}
 
     def forget_admin(self, admin_id: str) -> None:
@@ -309,160 +235,4 @@ class AuditManager:
                     if admin == admin_id:
                         del state.admins[management_id]
                         state.accounts[admin_id] = AccountStatus.INACTIVE
-
-    # ----- rules -------------------------------------------------------------------
-
-    def _require_management(self, caller: Caller, operation: str) -> OrgInfo:
-        """Only the management account registers or reads the delegated administrator.
-
-        Audit Manager user guide, "Configuring your delegated administrator". ASSUMPTION:
-        the wording of the AccessDeniedException message.
-        """
-        org = self._orgs.organization_of(caller.account)
-        if org is None or org.management_account_id != caller.account:
-            raise access_denied(
-                f"Account {caller.account} can't perform {operation}: only the management "
-                "account of an organization in AWS Organizations can."
-            )
-        return org
-
-    def _require_registered(self, caller: Caller) -> None:
-        """Calls from an account not ACTIVE in the Region are refused: AccessDenied, "Your
-        account isn't registered with AWS Audit Manager" (AWS's API reference, e.g. for
-        GetOrganizationAdminAccount:
-        https://docs.aws.amazon.com/audit-manager/latest/APIReference/).
-
-        ASSUMPTION: PENDING_ACTIVATION counts as not registered.
-        """
-        if self._status(caller.account, caller.region) is not AccountStatus.ACTIVE:
-            raise access_denied(NOT_REGISTERED_MESSAGE)
-
-    def _check_admin_candidate(self, org: OrgInfo, admin_id: str) -> None:
-        """The administrator must be a member account, never the management account.
-
-        Audit Manager user guide ("the management account can't be a delegated
-        administrator"). ASSUMPTION: ValidationException and these messages.
-        """
-        if not ACCOUNT_ID_RE.fullmatch(admin_id):
-            raise validation_error(
-                "Member must satisfy regular expression pattern: ^[0-9]{12}$", "adminAccountId"
-            )
-        if admin_id == org.management_account_id:
-            raise validation_error(
-                "The management account of the organization can't be the delegated "
-                "administrator for AWS Audit Manager."
-            )
-        if admin_id not in org.member_account_ids:
-            raise validation_error(f"Account {admin_id} isn't a member of organization {org.id}.")
-
-    def _admin_change_needed(self, caller: Caller, org: OrgInfo, admin_id: str) -> bool:
-        """One administrator at a time; the same one again is an idempotent success.
-
-        Audit Manager user guide, "Changing a delegated administrator"; the message is the
-        one Landing Zone Accelerator users reported (issue #370). Raises when refused.
-        """
-        current = self._admin_of(caller.region, org.management_account_id)
-        if current == admin_id:
-            return False
-        if current is not None:
-            raise validation_error(
-                f"Cannot change delegated Admin for an active account "
-                f"{org.management_account_id} from {current} to {admin_id}"
-            )
-        # ASSUMPTION: a new administrator in a Region where that account was not active
-        # before the cut-off is refused in maintenance mode, like a new registration
-        # (LZA #1121 saw the refusal on RegisterOrganizationAdminAccount).
-        self._check_may_activate(admin_id, caller.region)
-        return True
-
-    def _check_may_activate(self, account_id: str, region: str) -> None:
-        """Maintenance mode: no new accounts, no additional Regions (AWS's notice, below).
-
-        https://docs.aws.amazon.com/audit-manager/latest/userguide/audit-manager-availability-change.html
-        """
-        if self._status(account_id, region) is AccountStatus.ACTIVE:
-            return
-        if not self.config.maintenance_mode:
-            return
-        if self.config.reregister_pre_cutoff and (account_id, region) in self._pre_cutoff:
-            return
-        raise validation_error(MAINTENANCE_MESSAGE)
-
-    # ----- state changes -------------------------------------------------------------
-
-    def _set_admin(self, region: str, org: OrgInfo, admin_id: str) -> None:
-        """Record the administrator and do what Audit Manager does in Organizations.
-
-        Organizations user guide, "AWS Audit Manager and AWS Organizations": designating
-        the delegated administrator through Audit Manager enables trusted access itself.
-        ASSUMPTION: the administrator account becomes ACTIVE in that Region.
-        """
-        management_id = org.management_account_id
-        self._region(region).admins[management_id] = admin_id
-        self._activate(admin_id, region, None)
-        if not self._orgs.is_trusted_access_enabled(management_id, AUDIT_MANAGER_PRINCIPAL):
-            self._orgs.enable_trusted_access(management_id, AUDIT_MANAGER_PRINCIPAL)
-        self._orgs.register_delegated_admin(management_id, admin_id, AUDIT_MANAGER_PRINCIPAL)
-
-    def _remove_admin(self, region: str, admin_id: str, management_id: str) -> None:
-        """Remove the Region's administrator.
-
-        ASSUMPTION: the old administrator becomes INACTIVE in that Region, and once no
-        Region has it as administrator it is deregistered from Organizations' delegated
-        administrators too. Trusted access stays enabled ("Disabling is possible only
-        through Organizations", Organizations user guide).
-        """
-        state = self._region(region)
-        state.admins.pop(management_id, None)
-        state.accounts[admin_id] = AccountStatus.INACTIVE
-        if all(s.admins.get(management_id) != admin_id for s in self._regions.values()):
-            self._orgs.deregister_delegated_admin(management_id, admin_id, AUDIT_MANAGER_PRINCIPAL)
-
-    def _activate(self, account_id: str, region: str, kms_key: str | None) -> None:
-        self._region(region).accounts[account_id] = AccountStatus.ACTIVE
-        settings = self._settings(account_id, region)
-        if kms_key is not None:
-            settings["kmsKey"] = kms_key
-
-    def _region(self, region: str) -> RegionState:
-        return self._regions.setdefault(region, RegionState())
-
-    def _admin_of(self, region: str, management_id: str) -> str | None:
-        state = self._regions.get(region)
-        return state.admins.get(management_id) if state else None
-
-    def _status(self, account_id: str, region: str) -> AccountStatus:
-        state = self._regions.get(region)
-        if state is None:
-            return AccountStatus.INACTIVE
-        return state.accounts.get(account_id, AccountStatus.INACTIVE)
-
-    def _settings(self, account_id: str, region: str) -> dict[str, Any]:
-        return self._region(region).settings.setdefault(account_id, _default_settings())
-
-    def _settings_view(self, caller: Caller) -> dict[str, Any]:
-        org = self._orgs.organization_of(caller.account)
-        enabled = org is not None and self._orgs.is_trusted_access_enabled(
-            org.management_account_id, AUDIT_MANAGER_PRINCIPAL
-        )
-        return {"isAwsOrgEnabled": enabled, **self._settings(caller.account, caller.region)}
-
-
-def _region_view(state: RegionState, management_id: str | None) -> AuditManagerRegionView:
-    kms_keys = {
-        account: str(settings.get("kmsKey", DEFAULT_KMS_KEY))
-        for account, settings in sorted(state.settings.items())
-    }
-    return {
-        "accounts": {account: str(status) for account, status in sorted(state.accounts.items())},
-        "adminAccountID": state.admins.get(management_id or ""),
-        "kmsKey": kms_keys.get(management_id or "", DEFAULT_KMS_KEY),
-        "kmsKeys": kms_keys,
-    }
-
-
-def _validate_kms_key(kms_key: str | None) -> None:
-    if kms_key is not None and not KMS_KEY_RE.fullmatch(kms_key):
-        raise validation_error(
-            "Member must satisfy regular expression pattern: ^arn:.*:kms:.*|DEFAULT", "kmsKey"
-        )
+                        drop_evidence_finder(state, admin_id)
