@@ -20,6 +20,7 @@ from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.resource import Claim, Outcome, Resource
 from tests.fake_aws import AUDIT, DENIED, THROTTLED, WORKLOADS, FakeAws, FakeConnector
 from tests.memory_kube import MemoryJournal, MemoryLeases
+from tests.unit.fake_settings import FakeSettings
 
 pytestmark = pytest.mark.unit
 
@@ -51,6 +52,7 @@ class Org:
     leases: MemoryLeases = field(default_factory=MemoryLeases)
     journal: MemoryJournal = field(default_factory=MemoryJournal)
     others: list[Claim] = field(default_factory=list)  # the other resources, as kopf indexes them
+    settings: FakeSettings | None = None  # the administrator's account, for spec.adminCredentials
 
     def reconcile(self) -> Outcome:
         return self._run(deleting=False)
@@ -60,7 +62,12 @@ class Org:
 
     def _run(self, deleting: bool) -> Outcome:
         reconciler = Reconciler(
-            FakeConnector(self.aws), self.leases, self.journal, "us-east-1", now=self.clock
+            FakeConnector(self.aws),
+            self.leases,
+            self.journal,
+            "us-east-1",
+            now=self.clock,
+            settings=self.settings.connect if self.settings else None,
         )
         res = Resource(
             "org",

@@ -14,7 +14,8 @@ from awsorg_operator.actions import fields
 from awsorg_operator.conditions import reason
 from awsorg_operator.failures import CallFailure
 from awsorg_operator.observed import Observed, OrgView, RegionView
-from awsorg_operator.report import region_status, trusted_access
+from awsorg_operator.regionreport import region_status
+from awsorg_operator.report import trusted_access
 from awsorg_operator.survey import Survey
 
 IN_SYNC, ERROR, CHANGES = 0, 1, 2
