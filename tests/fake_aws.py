@@ -33,6 +33,7 @@ from awsorg_operator.observed import (
     RegionFailure,
     RegionView,
 )
+from tests.fake_aws_settings import FakeSettings
 
 MGMT, AUDIT, WORKLOADS = "123456789012", "111111111111", "222222222222"
 ORG_ID = "o-awsorgemu01"
@@ -73,6 +74,8 @@ class FakeAws:
     lost_answers: set[str] = field(default_factory=set)
     stale_reads: int = 0  # reads after a write that still answer the state before it
     calls: list[tuple[str, str | None]] = field(default_factory=list)
+    # every account's settings per Region, evidence finder, deregistrations (fake_aws_settings)
+    settings: FakeSettings = field(default_factory=FakeSettings)
     _before_write: dict[str, FakeRegion] | None = None
     _stale_left: int = 0
 
@@ -82,6 +85,8 @@ class FakeAws:
                 r: FakeRegion(AccountStatus.ACTIVE, AUDIT, active={AUDIT}, pre_cutoff={MGMT, AUDIT})
                 for r in ("us-east-1", "eu-west-1")
             }
+            for r in self.regions:  # enabled before CloudTrail Lake closed, as the seed has it
+                self.settings.seed_evidence_finder(AUDIT, r)
 
     def fail(self, failure: CallFailure, operation: str = "*", region: str = "*", times: int = 1):  # type: ignore[no-untyped-def]
         self.faults.setdefault((operation, region), []).extend([failure] * times)
@@ -213,6 +218,7 @@ class FakeExternal:
                     r.status = AccountStatus.ACTIVE
                 if action.kms_key:
                     r.kms_key = action.kms_key
+                    aws.settings.of(MGMT, action.region).values["kmsKey"] = action.kms_key
                 if action.admin_account_id:
                     self._register_admin(r, action.admin_account_id)
             case RegisterAdmin():
@@ -222,8 +228,10 @@ class FakeExternal:
                 if r.admin == action.account_id:  # already gone counts as done, as for AWS
                     r.admin = None
                     r.active.discard(action.account_id)
+                    aws.settings.drop_evidence_finder(action.account_id, action.region)
             case UpdateKmsKey():
                 aws.region(action.region).kms_key = action.kms_key
+                aws.settings.of(MGMT, action.region).values["kmsKey"] = action.kms_key
             case _:
                 assert_never(action)
 

@@ -32,6 +32,8 @@ def test_cli_process_prints_its_url_and_stops_cleanly(tmp_path: Path) -> None:
         "latencySeconds": 0.0,
         "expiredRequests": 0,
         "enforceIam": False,
+        "evidenceFinderSeconds": 0.0,
+        "cloudTrailLakeOpen": False,
     }
     assert code == 0
 

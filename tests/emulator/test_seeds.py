@@ -77,6 +77,8 @@ def test_existing_customer_snapshot(control: EmulatorControl) -> None:
         "latencySeconds": 0.0,
         "expiredRequests": 0,
         "enforceIam": False,
+        "evidenceFinderSeconds": 0.0,
+        "cloudTrailLakeOpen": False,
     }
     assert state["organization"] is not None
     assert state["organization"]["managementAccountID"] == MANAGEMENT_ACCOUNT_ID
@@ -90,6 +92,12 @@ def test_existing_customer_snapshot(control: EmulatorControl) -> None:
         }
         assert region_state["adminAccountID"] == AUDIT_ACCOUNT_ID
         assert region_state["kmsKey"] == "DEFAULT"
+        finder = region_state["settings"][AUDIT_ACCOUNT_ID]["evidenceFinderEnablement"]
+        assert (finder["enablementStatus"], finder["backfillStatus"]) == ("ENABLED", "COMPLETED")
+        assert (region_state["deregistrations"], region_state["orphanedEventDataStores"]) == (
+            {},
+            [],
+        )
         assert state["preCutoffActive"][region] == [AUDIT_ACCOUNT_ID, MANAGEMENT_ACCOUNT_ID]
 
 

@@ -14,12 +14,23 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
 from . import moto_state
+from .auditmanager_settings import (
+    DEFAULT_KMS_KEY,
+    AccountSettings,
+    Enablement,
+    EvidenceFinder,
+    Timing,
+    attribute_error,
+    select,
+)
+from .auditmanager_validation import require_valid_kms_key
 from .errors import AwsError
 from .moto_state import AUDIT_MANAGER_PRINCIPAL, OrgInfo
 from .schema import AuditManagerRegionView
@@ -40,31 +51,7 @@ NOT_REGISTERED_MESSAGE = (
 # Observed by Terraform (aws_auditmanager_organization_admin_account_registration treats
 # it as "already gone"); AWS does not document it.
 TENANT_STATE_MESSAGE = "Tenant is not in expected state"
-DEFAULT_KMS_KEY = "DEFAULT"
-# Settings.kmsKey pattern, API reference: .../APIReference/API_Settings.html
-KMS_KEY_RE = re.compile(r"arn:.*:kms:.*|DEFAULT")
 ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
-
-# GetSettings attribute -> key of the Settings structure (botocore model SettingAttribute).
-SETTING_KEYS: Mapping[str, str | None] = {
-    "ALL": None,
-    "IS_AWS_ORG_ENABLED": "isAwsOrgEnabled",
-    "SNS_TOPIC": "snsTopic",
-    "DEFAULT_ASSESSMENT_REPORTS_DESTINATION": "defaultAssessmentReportsDestination",
-    "DEFAULT_PROCESS_OWNERS": "defaultProcessOwners",
-    "EVIDENCE_FINDER_ENABLEMENT": "evidenceFinderEnablement",
-    "DEREGISTRATION_POLICY": "deregistrationPolicy",
-    "DEFAULT_EXPORT_DESTINATION": "defaultExportDestination",
-}
-# UpdateSettings members stored as given.
-_PLAIN_SETTINGS = (
-    "snsTopic",
-    "defaultAssessmentReportsDestination",
-    "defaultProcessOwners",
-    "kmsKey",
-    "deregistrationPolicy",
-    "defaultExportDestination",
-)
 
 
 class AccountStatus(StrEnum):
@@ -101,22 +88,25 @@ class AuditManagerConfig:
     # does not say whether an account that was active before the cut-off may register again
     # in a Region it used; default: yes.
     reregister_pre_cutoff: bool = True
+    # Evidence finder: seconds each step takes (None: only when settled through the control
+    # API); whether CloudTrail Lake takes new customers (it closed to them in May 2026).
+    evidence_finder_seconds: float | None = 0.0
+    cloudtrail_lake_open: bool = False
+
+
+# (seconds per step or None to leave it to settle(), unchanged if "keep"; lake open or None)
+EvidenceFinderConfig = tuple[float | str | None, bool | None]
 
 
 @dataclass
 class RegionState:
     accounts: dict[str, AccountStatus] = field(default_factory=dict)
     admins: dict[str, str] = field(default_factory=dict)  # management account -> admin
-    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def _default_settings() -> dict[str, Any]:
-    return {
-        "kmsKey": DEFAULT_KMS_KEY,
-        "defaultProcessOwners": [],
-        "evidenceFinderEnablement": {"enablementStatus": "DISABLED"},
-        "deregistrationPolicy": {"deleteResources": "DEFAULT"},
-    }
+    settings: dict[str, AccountSettings] = field(default_factory=dict)
+    # account -> deleteResources of its last deregistration (ALL: its data is to be deleted)
+    deregistrations: dict[str, str] = field(default_factory=dict)
+    # event data stores Audit Manager stopped using without deleting them (still billed)
+    orphaned_stores: list[str] = field(default_factory=list)
 
 
 def validation_error(message: str, field_name: str | None = None) -> AwsError:
@@ -195,7 +185,7 @@ class AuditManager:
         Every check runs before any change, so a refused call changes nothing.
         """
         with self._lock:
-            _validate_kms_key(kms_key)
+            require_valid_kms_key(kms_key)
             admin_change = self._planned_admin_change(caller, delegated_admin)
             self._check_may_activate(caller.account, caller.region)
             new_admin = admin_change is not None and self._admin_change_needed(
@@ -216,15 +206,46 @@ class AuditManager:
         return org, delegated_admin
 
     def deregister_account(self, caller: Caller) -> dict[str, Any]:
-        """DeregisterAccount: the caller becomes INACTIVE in the Region.
+        """DeregisterAccount: the caller becomes INACTIVE in the Region, under its
+        deregistration policy (API reference, DeregistrationPolicy: ALL deletes its data
+        within seven days; DEFAULT keeps it, evidence for two years).
 
-        ASSUMPTION: deregistering an account that is not registered succeeds (INACTIVE),
-        and a management account may deregister while a delegated administrator is
-        registered; the administrator stays recorded (AWS documents neither).
+        When the management account deregisters, "we perform a cleanup for the current
+        delegated administrator account" (API reference, DeregisterOrganizationAdminAccount):
+        the Region's administrator is removed too.
+
+        ASSUMPTION: the administrator's cleanup follows the management account's policy; an
+        evidence finder left enabled keeps its event data store (orphaned, still billed), as
+        AWS says of removing an administrator; deregistering an account that is not registered
+        succeeds (INACTIVE).
         """
         with self._lock:
-            self._region(caller.region).accounts[caller.account] = AccountStatus.INACTIVE
+            state = self._region(caller.region)
+            policy = self._retire(caller.account, caller.region, None)
+            org = self._orgs.organization_of(caller.account)
+            if org is not None and org.management_account_id == caller.account:
+                admin = state.admins.get(caller.account)
+                if admin is not None:
+                    self._retire(admin, caller.region, policy)
+                    self._remove_admin(caller.region, admin, caller.account)
             return {"status": str(AccountStatus.INACTIVE)}
+
+    def _retire(self, account_id: str, region: str, policy: str | None) -> str:
+        """Deregister one account in one Region under ``policy`` (None: its own)."""
+        state = self._region(region)
+        was_active = self._status(account_id, region) is AccountStatus.ACTIVE
+        state.accounts[account_id] = AccountStatus.INACTIVE
+        settings = state.settings.get(account_id)
+        policy = policy or (settings.policy() if settings else "DEFAULT")
+        if not was_active or settings is None:
+            return policy
+        state.deregistrations[account_id] = policy
+        # ASSUMPTION: DEFAULT keeps the settings; evidence finder starts afresh ("your only
+        # alternative is to deregister and then re-register", UpdateSettings).
+        _drop_evidence_finder(state, account_id)
+        if policy == "ALL":
+            del state.settings[account_id]  # its data goes; a new registration starts afresh
+        return policy
 
     def get_account_status(self, caller: Caller) -> dict[str, Any]:
         with self._lock:
@@ -274,27 +295,53 @@ class AuditManager:
 
     def get_settings(self, caller: Caller, attribute: str) -> dict[str, Any]:
         with self._lock:
-            if attribute not in SETTING_KEYS:
-                allowed = ", ".join(SETTING_KEYS)
-                raise validation_error(f"attribute must be one of {allowed}", "attribute")
+            refused = attribute_error(attribute)
+            if refused is not None:
+                raise refused
             self._require_registered(caller)
-            settings = self._settings_view(caller)
-            key = SETTING_KEYS[attribute]
-            if key is not None:
-                settings = {key: settings[key]} if key in settings else {}
-            return {"settings": settings}
+            return {"settings": select(self._settings_view(caller), attribute)}
 
     def update_settings(self, caller: Caller, params: Mapping[str, Any]) -> dict[str, Any]:
+        """UpdateSettings, for the calling account in the Region the request is signed for.
+
+        ASSUMPTION: any registered account may set its own settings; which account's settings
+        matter (the delegated administrator's, for assessments and evidence finder) is the
+        caller's business, as AWS's API has no account parameter.
+        """
         with self._lock:
             self._require_registered(caller)
-            kms_key = params.get("kmsKey")
-            _validate_kms_key(kms_key if isinstance(kms_key, str) else None)
-            stored = self._settings(caller.account, caller.region)
-            stored.update({k: params[k] for k in _PLAIN_SETTINGS if k in params})
-            if "evidenceFinderEnabled" in params:
-                status = "ENABLED" if params["evidenceFinderEnabled"] else "DISABLED"
-                stored["evidenceFinderEnablement"] = {"enablementStatus": status}
+            self._settings(caller.account, caller.region).update(params, self.timing())
             return {"settings": self._settings_view(caller)}
+
+    def configure_evidence_finder(
+        self, seconds: float | str | None, cloudtrail_lake_open: bool | None
+    ) -> None:
+        with self._lock:
+            if not isinstance(seconds, str):
+                self.config.evidence_finder_seconds = seconds
+            if cloudtrail_lake_open is not None:
+                self.config.cloudtrail_lake_open = cloudtrail_lake_open
+
+    def settle(self) -> None:
+        """Finish every evidence finder step in progress, in every account and Region."""
+        with self._lock:
+            for state in self._regions.values():
+                for settings in state.settings.values():
+                    settings.evidence_finder.settle()
+
+    def seed_evidence_finder(self, account_id: str, region: str) -> None:
+        """Evidence finder ENABLED and backfilled, as an account that enabled it long ago."""
+        with self._lock:
+            settings = self._settings(account_id, region)
+            long_ago = Timing(0.0, 0.0, lake_open=True)
+            settings.evidence_finder.request(True, long_ago, settings.data_store_arn())
+
+    def timing(self) -> Timing:
+        return Timing(
+            time.monotonic(),
+            self.config.evidence_finder_seconds,
+            self.config.cloudtrail_lake_open,
+        )
 
     def forget_admin(self, admin_id: str) -> None:
         """Organizations deregistered ``admin_id`` for Audit Manager: drop it in every Region.
@@ -309,6 +356,7 @@ class AuditManager:
                     if admin == admin_id:
                         del state.admins[management_id]
                         state.accounts[admin_id] = AccountStatus.INACTIVE
+                        _drop_evidence_finder(state, admin_id)
 
     # ----- rules -------------------------------------------------------------------
 
@@ -415,6 +463,7 @@ class AuditManager:
         state = self._region(region)
         state.admins.pop(management_id, None)
         state.accounts[admin_id] = AccountStatus.INACTIVE
+        _drop_evidence_finder(state, admin_id)
         if all(s.admins.get(management_id) != admin_id for s in self._regions.values()):
             self._orgs.deregister_delegated_admin(management_id, admin_id, AUDIT_MANAGER_PRINCIPAL)
 
@@ -422,7 +471,7 @@ class AuditManager:
         self._region(region).accounts[account_id] = AccountStatus.ACTIVE
         settings = self._settings(account_id, region)
         if kms_key is not None:
-            settings["kmsKey"] = kms_key
+            settings.values["kmsKey"] = kms_key
 
     def _region(self, region: str) -> RegionState:
         return self._regions.setdefault(region, RegionState())
@@ -437,20 +486,37 @@ class AuditManager:
             return AccountStatus.INACTIVE
         return state.accounts.get(account_id, AccountStatus.INACTIVE)
 
-    def _settings(self, account_id: str, region: str) -> dict[str, Any]:
-        return self._region(region).settings.setdefault(account_id, _default_settings())
+    def _settings(self, account_id: str, region: str) -> AccountSettings:
+        settings = self._region(region).settings
+        if account_id not in settings:
+            settings[account_id] = AccountSettings(account_id, region)
+        return settings[account_id]
 
     def _settings_view(self, caller: Caller) -> dict[str, Any]:
         org = self._orgs.organization_of(caller.account)
         enabled = org is not None and self._orgs.is_trusted_access_enabled(
             org.management_account_id, AUDIT_MANAGER_PRINCIPAL
         )
-        return {"isAwsOrgEnabled": enabled, **self._settings(caller.account, caller.region)}
+        settings = self._settings(caller.account, caller.region)
+        return settings.view(enabled, self.timing())
+
+
+def _drop_evidence_finder(state: RegionState, account_id: str) -> None:
+    """The account stops using Audit Manager in the Region: an evidence finder not being
+    disabled leaves its event data store behind, still billed (API reference,
+    DeregisterOrganizationAdminAccount). ASSUMPTION: evidence finder then starts afresh."""
+    settings = state.settings.get(account_id)
+    if settings is None:
+        return
+    finder = settings.evidence_finder
+    if finder.data_store is not None and finder.status is not Enablement.DISABLE_IN_PROGRESS:
+        state.orphaned_stores.append(finder.data_store)
+    settings.evidence_finder = EvidenceFinder()
 
 
 def _region_view(state: RegionState, management_id: str | None) -> AuditManagerRegionView:
     kms_keys = {
-        account: str(settings.get("kmsKey", DEFAULT_KMS_KEY))
+        account: str(settings.values.get("kmsKey", DEFAULT_KMS_KEY))
         for account, settings in sorted(state.settings.items())
     }
     return {
@@ -458,11 +524,9 @@ def _region_view(state: RegionState, management_id: str | None) -> AuditManagerR
         "adminAccountID": state.admins.get(management_id or ""),
         "kmsKey": kms_keys.get(management_id or "", DEFAULT_KMS_KEY),
         "kmsKeys": kms_keys,
+        "settings": {
+            account: settings.stored_view() for account, settings in sorted(state.settings.items())
+        },
+        "deregistrations": dict(sorted(state.deregistrations.items())),
+        "orphanedEventDataStores": list(state.orphaned_stores),
     }
-
-
-def _validate_kms_key(kms_key: str | None) -> None:
-    if kms_key is not None and not KMS_KEY_RE.fullmatch(kms_key):
-        raise validation_error(
-            "Member must satisfy regular expression pattern: ^arn:.*:kms:.*|DEFAULT", "kmsKey"
-        )

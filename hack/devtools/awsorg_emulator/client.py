@@ -66,6 +66,8 @@ class EmulatorControl:
         credential_lifetime_seconds: float | None = None,
         enforce_iam: bool | None = None,
         latency_seconds: float | None = None,
+        evidence_finder_seconds: float | Literal["keep"] | None = "keep",
+        cloudtrail_lake_open: bool | None = None,
     ) -> ConfigView:
         """``stale_read_seconds``: after a write, reads in that service and Region answer
         what they answered before it, for that long (AWS is eventually consistent).
@@ -73,8 +75,15 @@ class EmulatorControl:
         are then refused with ExpiredToken (0: moto's hour, never refused).
         ``enforce_iam``: every request needs an IAM principal whose policies allow it
         (moto's evaluation, for Audit Manager too); off again at reset.
-        ``latency_seconds``: every AWS call waits this long first (a network round trip)."""
+        ``latency_seconds``: every AWS call waits this long first (a network round trip).
+        ``evidence_finder_seconds``: each evidence finder step (enabling, backfill,
+        disabling) takes this long; None: a step finishes only on ``settle_evidence_finder``.
+        ``cloudtrail_lake_open``: an account that never had evidence finder may enable it."""
         body: dict[str, Any] = {}
+        if evidence_finder_seconds != "keep":
+            body["evidenceFinderSeconds"] = evidence_finder_seconds
+        if cloudtrail_lake_open is not None:
+            body["cloudTrailLakeOpen"] = cloudtrail_lake_open
         if enforce_iam is not None:
             body["enforceIam"] = enforce_iam
         if latency_seconds is not None:
@@ -138,6 +147,10 @@ class EmulatorControl:
         """Force an Audit Manager account status (e.g. PENDING_ACTIVATION) in a Region."""
         body = {"accountID": account_id, "region": region, "status": status}
         self._request("POST", "account-status", body)
+
+    def settle_evidence_finder(self) -> None:
+        """Finish every evidence finder step in progress (enabling, backfill, disabling)."""
+        self._request("POST", "settle-evidence-finder")
 
     def add_organizations(
         self, count: int, regions: list[str], adopted: bool

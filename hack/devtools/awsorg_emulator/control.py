@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from .auditmanager import AccountStatus
+from .auditmanager import AccountStatus, EvidenceFinderConfig
 from .emulator import Emulator
 from .faults import parse_fault
 from .seeds import Seed
@@ -69,7 +69,29 @@ def _configure(emulator: Emulator, body: dict[str, Any]) -> Any:
         None if lifetime is None else float(lifetime),
         _optional_bool(body, "enforceIam"),
         None if latency is None else float(latency),
+        _evidence_finder(body),
     )
+
+
+def _evidence_finder(body: Mapping[str, Any]) -> EvidenceFinderConfig | None:
+    """``evidenceFinderSeconds``: each evidence finder step takes that long (0..3600), or
+    null: steps finish only on POST settle-evidence-finder. ``cloudTrailLakeOpen``."""
+    lake_open = _optional_bool(body, "cloudTrailLakeOpen")
+    if "evidenceFinderSeconds" not in body:
+        return None if lake_open is None else ("keep", lake_open)
+    seconds = body["evidenceFinderSeconds"]
+    if seconds is not None and (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds <= 3600
+    ):
+        raise ControlError("evidenceFinderSeconds must be null or a number within 0..3600")
+    return (None if seconds is None else float(seconds), lake_open)
+
+
+def _settle_evidence_finder(emulator: Emulator, body: dict[str, Any]) -> Any:
+    emulator.audit_manager.settle()
+    return emulator.snapshot()["auditManager"]
 
 
 def _add_organizations(emulator: Emulator, body: dict[str, Any]) -> Any:
@@ -128,6 +150,7 @@ ROUTES: Mapping[tuple[str, str], ControlHandler] = {
     ("DELETE", "faults"): _clear_faults,
     ("POST", "account-status"): _set_account_status,
     ("POST", "organizations"): _add_organizations,
+    ("POST", "settle-evidence-finder"): _settle_evidence_finder,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from . import iam_enforcement, moto_state
-from .auditmanager import AuditManager, AuditManagerConfig
+from .auditmanager import AuditManager, AuditManagerConfig, EvidenceFinderConfig
 from .calls import CallLog
 from .credentials import CredentialLifetimes
 from .faults import FaultRegistry
@@ -70,8 +70,11 @@ class Emulator:
         credential_lifetime_seconds: float | None = None,
         enforce_iam: bool | None = None,
         latency_seconds: float | None = None,
+        evidence_finder: EvidenceFinderConfig | None = None,
     ) -> ConfigView:
         with self.lock:
+            if evidence_finder is not None:
+                self.audit_manager.configure_evidence_finder(*evidence_finder)
             if enforce_iam is not None:
                 iam_enforcement.set_enforced(enforce_iam)
             if latency_seconds is not None:
@@ -98,6 +101,8 @@ class Emulator:
             "expiredRequests": self.credentials.refused,
             "enforceIam": iam_enforcement.enforced(),
             "latencySeconds": self.latency_seconds,
+            "evidenceFinderSeconds": config.evidence_finder_seconds,
+            "cloudTrailLakeOpen": config.cloudtrail_lake_open,
         }
 
     def snapshot(self) -> StateSnapshot:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 
 class CallRecord(TypedDict):
@@ -37,6 +37,12 @@ class AuditManagerRegionView(TypedDict):
     adminAccountID: str | None
     kmsKey: str  # the management account's kmsKey setting
     kmsKeys: dict[str, str]  # account id -> kmsKey setting, for every account with settings
+    # account id -> its settings as stored (snsTopic as the ARN set), evidence finder as read
+    settings: dict[str, dict[str, Any]]
+    # account id -> deleteResources of its last deregistration (ALL: data to be deleted)
+    deregistrations: dict[str, str]
+    # event data stores Audit Manager stopped using without deleting (they are still billed)
+    orphanedEventDataStores: list[str]
 
 
 class ConfigView(TypedDict):
@@ -48,6 +54,8 @@ class ConfigView(TypedDict):
     expiredRequests: int  # requests refused because their assumed-role credentials expired
     enforceIam: bool  # every request needs an IAM principal whose policies allow it
     latencySeconds: float  # added to every AWS call, as a network round trip to AWS would
+    evidenceFinderSeconds: float | None  # each evidence finder step; None: only when settled
+    cloudTrailLakeOpen: bool  # evidence finder may be enabled by an account that never had it
 
 
 class StateSnapshot(TypedDict):

@@ -46,6 +46,8 @@ def _existing_customer(audit_manager: AuditManager) -> None:
     for region in EXISTING_CUSTOMER_REGIONS:
         audit_manager.seed_account(MANAGEMENT_ACCOUNT_ID, region, pre_cutoff=True)
         audit_manager.seed_admin(region, AUDIT_ACCOUNT_ID, MANAGEMENT_ACCOUNT_ID)
+        # Enabled before CloudTrail Lake closed to new customers: it cannot be had again.
+        audit_manager.seed_evidence_finder(AUDIT_ACCOUNT_ID, region)
 
 
 # The benchmark's organizations: management accounts 4xxxxxxxxxxx, administrators 5xxxxxxxxxxx.
