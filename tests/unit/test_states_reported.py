@@ -17,7 +17,6 @@ from awsorg_operator.observed import AccountStatus
 from awsorg_operator.reasons import Reason
 from awsorg_operator.report import invalid_spec
 from tests.fake_aws import AUDIT, THROTTLED, WORKLOADS, FakeAws
-from tests.unit.fake_settings import FakeSettings
 from tests.unit.test_reasons import CASES, read_fails, write_fails
 from tests.unit.test_reconciler import ADOPT, Clock, Org
 
@@ -40,7 +39,7 @@ def runs(
     setup: Callable[[Org], None],
     spec: Mapping[str, object],
     times: int = 2,
-    settings: FakeSettings | None = None,
+    settings: bool = False,
 ) -> Iterator[Status]:
     """The statuses of `times` reconciles of one resource, the fault set up before the first."""
     org = Org(aws=FakeAws(), spec=dict(spec), settings=settings)
@@ -127,8 +126,8 @@ def statuses() -> Iterator[Status]:
     yield from runs(another_region_unreadable, DISABLED, 1)
     yield from deletion(lambda o: None)
     for setup in (lambda o: None, EU_UNREAD):
-        yield from runs(setup, IRREVERSIBLE, 1, FakeSettings(AUDIT))
-        yield from runs(setup, OTHER_ROLE, 1, FakeSettings(WORKLOADS))
+        yield from runs(setup, IRREVERSIBLE, 1, True)
+        yield from runs(setup, OTHER_ROLE, 1, True)
     yield invalid_spec(Status(), 1, "spec.regions: not a list", Clock()()).status
 
 

@@ -7,7 +7,7 @@ API_UpdateSettings.html and API_Settings.html)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from awsorg_operator.actions import UpdateAuditSettings
@@ -64,7 +64,11 @@ class AwsSettingsAccount:
 
 def read(am: AuditManagerClient, region: str, account: str) -> SettingsView:
     answer = call("GetSettings", lambda: am.get_settings(attribute="ALL"))
-    s: dict[str, Any] = dict(answer.get("settings", {}))
+    return parse(dict(answer.get("settings", {})), region, account)
+
+
+def parse(s: Mapping[str, Any], region: str, account: str) -> SettingsView:
+    """`GetSettings(ALL)`'s `settings` as the typed view; a field absent stays None."""
     finder = s.get("evidenceFinderEnablement") or {}
     return SettingsView(
         region=region,
