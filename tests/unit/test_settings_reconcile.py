@@ -39,8 +39,8 @@ def stored(o: Org, region: str, account: str = AUDIT) -> dict[str, Any]:
     return o.aws.settings.of(account, region).stored_view()
 
 
-def updates(o: Org) -> list[str | None]:
-    return [region for op, region in o.aws.calls if op == "UpdateSettings"]
+def updates(o: Org) -> list[str]:
+    return [str(region) for op, region in o.aws.calls if op == "UpdateSettings"]
 
 
 def test_settings_are_set_in_the_administrators_account_then_ready() -> None:
