@@ -15,9 +15,12 @@ import pytest
 
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_emulator.schema import CallRecord
+from awsorg_operator.actions import UpdateAuditSettings
 from awsorg_operator.auditsettings import ALLOW_IRREVERSIBLE_ANNOTATION
 from awsorg_operator.aws.clients import ClientFactory
 from awsorg_operator.aws.connector import AwsConnector
+from awsorg_operator.external import Identity
+from awsorg_operator.observed import SettingsView
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.settings import ClientSettings
 from tests.integration.conftest import AUDIT, Clock, Harness
@@ -272,3 +275,56 @@ def test_the_plan_command_shows_the_settings_and_what_it_would_send(
     assert f"UpdateSettings in {REGION} (account {AUDIT}, snsTopic={TOPIC})" in text
     assert "approving would:" in text and "evidenceFinderEnabled=false" in text
     assert f"settings of {AUDIT}: evidence finder ENABLED" in text
+
+
+ADMIN_POLICY = Path(__file__).parents[2] / "docs" / "iam" / "admin-settings-policy.json"
+
+
+def test_the_documented_admin_policy_allows_every_settings_call_and_nothing_more(
+    emulator: EmulatorProcess,
+    control: EmulatorControl,
+    aws_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """IAM enforced: a principal of the administrator's account that holds only
+    admin-settings-policy.json reads and writes every setting through the operator's own
+    calls, and is refused a call the policy does not name."""
+    iam = as_admin(emulator.endpoint_url, "iam")
+    iam.create_user(UserName="awsorg-operator-admin")
+    iam.put_user_policy(
+        UserName="awsorg-operator-admin",
+        PolicyName="settings",
+        PolicyDocument=ADMIN_POLICY.read_text(),
+    )
+    key = iam.create_access_key(UserName="awsorg-operator-admin")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    changes = (
+        ("snsTopic", TOPIC),
+        ("defaultAssessmentReportsDestination", "s3://audit-reports"),
+        ("defaultProcessOwners", OWNER),
+        ("kmsKey", KEY),
+        ("deregistrationPolicy", "DEFAULT"),
+        ("defaultExportDestination", "s3://audit-exports"),
+    )
+    connector = AwsConnector(ClientFactory(ClientSettings(default_region=REGION, max_attempts=1)))
+    control.configure(enforce_iam=True)
+    try:
+        account = connector.connect_settings(Identity())
+        account.update_settings(UpdateAuditSettings(REGION, AUDIT, changes, "why"))
+        (view,) = account.read_settings([REGION]).values()
+        assert isinstance(view, SettingsView), view
+        assert view.sns_topic == "audit-events" and view.kms_key == KEY
+        # An Audit Manager call the policy does not name, with the same key: refused.
+        am = boto3.client(
+            "auditmanager",
+            region_name=REGION,
+            endpoint_url=emulator.endpoint_url,
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+        )
+        with pytest.raises(am.exceptions.AccessDeniedException):
+            am.get_account_status()
+    finally:
+        control.configure(enforce_iam=False)
+        connector.close()
