@@ -31,7 +31,7 @@ KMS_KEY = r"^(DEFAULT|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+)$"
 
 SnsTopic = Annotated[str, StringConstraints(pattern=SNS_TOPIC, max_length=2048)]
 S3Uri = Annotated[str, StringConstraints(pattern=S3_URI, max_length=1024)]
-RoleArn = Annotated[str, StringConstraints(pattern=ROLE_ARN, max_length=2048)]
+RoleArn = Annotated[str, StringConstraints(pattern=ROLE_ARN, max_length=1024)]
 KmsKeyArn = Annotated[str, StringConstraints(pattern=KMS_KEY, max_length=2048)]
 
 
@@ -57,7 +57,7 @@ class AuditSettings(_Model):
         default=None, alias="defaultAssessmentReportsDestination"
     )
     default_process_owners: tuple[RoleArn, ...] | None = Field(
-        default=None, alias="defaultProcessOwners", max_length=100
+        default=None, alias="defaultProcessOwners", max_length=20
     )
     kms_key: KmsKeyArn | None = Field(default=None, alias="kmsKey")
     evidence_finder: EvidenceFinder | None = Field(default=None, alias="evidenceFinder")
