@@ -65,6 +65,9 @@ class FakeSettings:
         long_ago = Timing(0.0, 0.0, lake_open=True)
         settings.evidence_finder.request(True, long_ago, settings.data_store_arn())
 
+    def set_evidence_finder_error(self, account: str, region: str, error: str | None) -> None:
+        self.of(account, region).evidence_finder.error = error
+
     def drop_evidence_finder(self, account: str, region: str) -> None:
         """The account stops using Audit Manager there: a store not being deleted stays."""
         settings = self.accounts.get((account, region))
@@ -86,6 +89,13 @@ def failure(operation: str, error: AwsError) -> CallError:
     return CallError(classify(operation, ClientError(response, operation)))
 
 
+def _call(aws: FakeAws, operation: str, region: str) -> None:
+    """Logged, and failed by the faults and bugs a test set (`FakeAws.fail`), as every call."""
+    from tests.fake_aws import FakeExternal
+
+    FakeExternal(aws)._call(operation, region)
+
+
 def is_registered(aws: FakeAws, account: str, region: str) -> bool:
     from tests.fake_aws import MGMT  # the fake imports this module
 
@@ -99,7 +109,7 @@ def _require_registered(aws: FakeAws, operation: str, account: str, region: str)
 
 
 def get_settings(aws: FakeAws, account: str, region: str, attribute: str) -> dict[str, Any]:
-    aws.calls.append(("GetSettings", region))
+    _call(aws, "GetSettings", region)
     refused = attribute_error(attribute)
     if refused is not None:
         raise failure("GetSettings", refused)
@@ -111,7 +121,7 @@ def get_settings(aws: FakeAws, account: str, region: str, attribute: str) -> dic
 def update_settings(
     aws: FakeAws, account: str, region: str, params: dict[str, Any]
 ) -> dict[str, Any]:
-    aws.calls.append(("UpdateSettings", region))
+    _call(aws, "UpdateSettings", region)
     _require_registered(aws, "UpdateSettings", account, region)
     settings = aws.settings.of(account, region)
     try:
@@ -126,7 +136,7 @@ def deregister_account(aws: FakeAws, account: str, region: str) -> str:
     the Region's administrator with it, under the management account's policy."""
     from tests.fake_aws import MGMT
 
-    aws.calls.append(("DeregisterAccount", region))
+    _call(aws, "DeregisterAccount", region)
     r = aws.region(region)
     policy = _retire(aws, account, region, None)
     if account == MGMT:

@@ -22,7 +22,7 @@ from awsorg_operator.aws.errors import classify
 from awsorg_operator.external import Identity
 from awsorg_operator.failures import CallError, CallFailure, Kind
 from tests import fake_aws_settings as fake_am
-from tests.fake_aws import AUDIT, MGMT, FakeAws, FakeConnector
+from tests.fake_aws import AUDIT, MGMT, THROTTLED, FakeAws, FakeConnector
 
 T = TypeVar("T")
 TOPIC = f"arn:aws:sns:us-east-1:{AUDIT}:audit-notices"
@@ -38,6 +38,7 @@ class World(Protocol):
     def deregister_admin(self, region: str) -> None: ...
     def evidence_finder(self, *, seconds: float | None, lake_open: bool) -> None: ...
     def settle(self) -> None: ...
+    def fail_evidence_finder(self, account: str, error: str) -> None: ...
     # (admin in the Region, deregistrations there, orphaned event data stores there)
     def aftermath(self, region: str) -> tuple[str | None, dict[str, str], list[str]]: ...
 
@@ -67,6 +68,9 @@ class FakeWorld:
 
     def settle(self) -> None:
         self.aws.settings.settle()
+
+    def fail_evidence_finder(self, account: str, error: str) -> None:
+        self.aws.settings.set_evidence_finder_error(account, "us-east-1", error)
 
     def aftermath(self, region: str) -> tuple[str | None, dict[str, str], list[str]]:
         book = self.aws.settings
@@ -112,6 +116,9 @@ class EmulatorWorld:
 
     def settle(self) -> None:
         self.emulator.control.settle_evidence_finder()
+
+    def fail_evidence_finder(self, account: str, error: str) -> None:
+        self.emulator.control.set_evidence_finder_error(account, "us-east-1", error)
 
     def aftermath(self, region: str) -> tuple[str | None, dict[str, str], list[str]]:
         view = self.emulator.control.state()["auditManager"][region]
@@ -268,3 +275,27 @@ def test_removing_an_administrator_with_evidence_finder_on_leaves_its_store(worl
 
     assert admin is None and gone == {}
     assert orphaned == [f"arn:aws:cloudtrail:eu-west-1:{AUDIT}:eventdatastore/auditmanager-{AUDIT}"]
+
+
+def test_an_evidence_finder_error_is_answered_until_the_next_request(world: World) -> None:
+    world.fail_evidence_finder(AUDIT, "The event data store could not be created.")
+
+    shown = world.get(AUDIT, "EVIDENCE_FINDER_ENABLEMENT")["evidenceFinderEnablement"]
+    after = world.update(AUDIT, evidenceFinderEnabled=False)["evidenceFinderEnablement"]
+
+    assert shown["error"] == "The event data store could not be created."
+    assert "error" not in after
+
+
+@pytest.mark.unit
+def test_the_fakes_settings_calls_fail_as_a_test_asks() -> None:
+    """Faults set on the fake reach the settings calls too, as they reach every other."""
+    aws = FakeAws().fail(THROTTLED, "UpdateSettings", "eu-west-1")
+
+    failure = refused(
+        lambda: fake_am.update_settings(aws, AUDIT, "eu-west-1", {"kmsKey": "DEFAULT"})
+    )
+
+    assert (failure.operation, failure.kind) == ("UpdateSettings", Kind.THROTTLED)
+    assert fake_am.update_settings(aws, AUDIT, "eu-west-1", {"kmsKey": "DEFAULT"})
+    assert aws.calls == [("UpdateSettings", "eu-west-1")] * 2

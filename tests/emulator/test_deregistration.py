@@ -118,3 +118,33 @@ def test_settings_and_deregistration_need_their_own_iam_actions(
         assert (failure.code, failure.status) == ("AccessDeniedException", 403)
         assert f"auditmanager:{action}" in failure.message
     assert control.state()["auditManager"] == before
+
+
+def test_a_whole_retirement_leaves_nothing_behind(
+    aws: ClientFactory, control: EmulatorControl
+) -> None:
+    """Evidence finder off in the administrator's account, the administrators removed, the
+    management account deregistered under ALL in each Region, and only then trusted access
+    off: the order issue 20 asks of the operator, accepted at every step."""
+    regions = ("us-east-1", "eu-west-1")
+    for region in regions:
+        aws("auditmanager", account=AUDIT_ACCOUNT_ID, region=region).update_settings(
+            evidenceFinderEnabled=False
+        )
+        am = aws("auditmanager", region=region)
+        am.update_settings(deregistrationPolicy={"deleteResources": "ALL"})
+        am.deregister_organization_admin_account(adminAccountId=AUDIT_ACCOUNT_ID)
+        am.deregister_account()
+
+    aws("organizations").disable_aws_service_access(ServicePrincipal=AUDIT_MANAGER)
+
+    state = control.state()
+    assert AUDIT_MANAGER not in state["trustedAccess"]
+    assert state["delegatedAdministrators"] == {}
+    for region in regions:
+        view = state["auditManager"][region]
+        assert view["accounts"] == {AUDIT_ACCOUNT_ID: "INACTIVE", MANAGEMENT_ACCOUNT_ID: "INACTIVE"}
+        assert (view["deregistrations"], view["orphanedEventDataStores"]) == (
+            {MANAGEMENT_ACCOUNT_ID: "ALL"},
+            [],
+        )

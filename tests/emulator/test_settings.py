@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from awsorg_devbase.polling import wait_for
 from awsorg_emulator import AUDIT_ACCOUNT_ID, MANAGEMENT_ACCOUNT_ID, EmulatorControl
@@ -287,3 +288,29 @@ def test_the_management_account_sees_the_state_of_every_account(
     assert stored[MANAGEMENT_ACCOUNT_ID]["evidenceFinderEnablement"] == {
         "enablementStatus": "DISABLED"
     }
+
+
+def test_an_evidence_finder_error_is_shown_until_the_next_request(
+    aws: ClientFactory, control: EmulatorControl
+) -> None:
+    am = admin_am(aws)
+    control.set_evidence_finder_error(AUDIT_ACCOUNT_ID, "us-east-1", "Backfill failed")
+
+    shown = am.get_settings(attribute="EVIDENCE_FINDER_ENABLEMENT")["settings"]
+    after = am.update_settings(evidenceFinderEnabled=False)["settings"]
+
+    assert shown["evidenceFinderEnablement"]["error"] == "Backfill failed"
+    assert "error" not in after["evidenceFinderEnablement"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"evidenceFinderSeconds": -1}, {"evidenceFinderSeconds": True}, {"cloudTrailLakeOpen": 1}],
+)
+def test_the_evidence_finder_controls_refuse_bad_values(
+    control: EmulatorControl, body: dict[str, Any]
+) -> None:
+    response = requests.post(f"{control.endpoint_url}/_emulator/config", json=body, timeout=10)
+
+    assert response.status_code == 400
+    assert control.config()["evidenceFinderSeconds"] == 0.0

@@ -78,6 +78,9 @@ class EvidenceFinder:
     data_store: str | None = None
     since: float = 0.0  # when the current step started
     store_deleted: bool = False  # disabled once: it cannot come back (AWS, UpdateSettings)
+    # "any errors that occurred when enabling or disabling evidence finder" (API reference);
+    # ASSUMPTION: set only through the control API, cleared by the next request to change it.
+    error: str | None = None
 
     def advance(self, timing: Timing) -> None:
         """Finish every step whose time has come, oldest first."""
@@ -120,7 +123,7 @@ class EvidenceFinder:
         on = self.status in (Enablement.ENABLED, Enablement.ENABLE_IN_PROGRESS)
         if enabled == on:
             return
-        self.since = timing.now
+        self.since, self.error = timing.now, None
         if enabled:
             self.status, self.backfill = Enablement.ENABLE_IN_PROGRESS, "NOT_STARTED"
             self.data_store = data_store_arn
@@ -134,6 +137,8 @@ class EvidenceFinder:
             shown["backfillStatus"] = self.backfill
         if self.data_store is not None:
             shown["eventDataStoreArn"] = self.data_store
+        if self.error is not None:
+            shown["error"] = self.error
         return shown
 
 

@@ -152,6 +152,11 @@ class EmulatorControl:
         """Finish every evidence finder step in progress (enabling, backfill, disabling)."""
         self._request("POST", "settle-evidence-finder")
 
+    def set_evidence_finder_error(self, account_id: str, region: str, error: str | None) -> None:
+        """Evidence finder's ``error`` in that account and Region (None clears it)."""
+        body = {"accountID": account_id, "region": region, "error": error}
+        self._request("POST", "evidence-finder-error", body)
+
     def add_organizations(
         self, count: int, regions: list[str], adopted: bool
     ) -> list[OrganizationSeedView]:

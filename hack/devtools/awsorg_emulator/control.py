@@ -89,6 +89,18 @@ def _evidence_finder(body: Mapping[str, Any]) -> EvidenceFinderConfig | None:
     return (None if seconds is None else float(seconds), lake_open)
 
 
+def _evidence_finder_error(emulator: Emulator, body: dict[str, Any]) -> Any:
+    error = body.get("error")
+    try:
+        account, region = str(body["accountID"]), str(body["region"])
+    except KeyError as exc:
+        raise ControlError("need accountID, region and error (a string, or null)") from exc
+    if error is not None and (not isinstance(error, str) or len(error) > 300):
+        raise ControlError("error must be null or a string of at most 300 characters")
+    emulator.audit_manager.set_evidence_finder_error(account, region, error)
+    return emulator.snapshot()["auditManager"][region]
+
+
 def _settle_evidence_finder(emulator: Emulator, body: dict[str, Any]) -> Any:
     emulator.audit_manager.settle()
     return emulator.snapshot()["auditManager"]
@@ -151,6 +163,7 @@ ROUTES: Mapping[tuple[str, str], ControlHandler] = {
     ("POST", "account-status"): _set_account_status,
     ("POST", "organizations"): _add_organizations,
     ("POST", "settle-evidence-finder"): _settle_evidence_finder,
+    ("POST", "evidence-finder-error"): _evidence_finder_error,
 }
 
 
