@@ -1,7 +1,8 @@
 """The administrator's account behind the operator's settings seam (`external.SettingsAccount`),
 over the in-memory AWS's settings (`tests/fake_aws_settings.py`, which the contract tests hold
-to the emulator's answers). Requests and answers go through the operator's own translation
-(`aws.admin_settings.request` and `parse`), so only boto3's HTTP is left out."""
+to the emulator's answers, and which meets the faults a test sets with `FakeAws.fail`).
+Requests and answers go through the operator's own translation (`aws.admin_settings.request`
+and `parse`), so only boto3's HTTP is left out."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from awsorg_operator.actions import UpdateAuditSettings
 from awsorg_operator.aws.admin_settings import parse, request
 from awsorg_operator.external import Identity
-from awsorg_operator.failures import CallError, CallFailure
+from awsorg_operator.failures import CallError
 from awsorg_operator.observed import RegionFailure, SettingsView
 from tests import fake_aws_settings
 from tests.fake_aws import FakeAws
@@ -25,7 +26,6 @@ class FakeAdminAccount:
         out: dict[str, SettingsView | RegionFailure] = {}
         for region in regions:
             try:
-                self._fault("GetSettings", region)
                 answer = fake_aws_settings.get_settings(self.aws, self.account, region, "ALL")
             except CallError as e:
                 out[region] = RegionFailure(region, e.failure)
@@ -34,14 +34,5 @@ class FakeAdminAccount:
         return out
 
     def update_settings(self, action: UpdateAuditSettings) -> None:
-        self._fault("UpdateSettings", action.region)
         params = request(action.changes)
         fake_aws_settings.update_settings(self.aws, self.account, action.region, params)
-
-    def _fault(self, operation: str, region: str) -> None:
-        """A fault set up for this operation (`FakeAws.fail`), in this Region or any."""
-        for key in ((operation, region), (operation, "*")):
-            queue = self.aws.faults.get(key)
-            if queue:
-                f = queue.pop(0)
-                raise CallError(CallFailure(operation, f.code, f.message, f.kind))
