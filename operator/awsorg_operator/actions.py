@@ -59,6 +59,22 @@ class UpdateKmsKey:
     operation: ClassVar[str] = "UpdateSettings"
 
 
+@dataclass(frozen=True)
+class UpdateAuditSettings:
+    """`UpdateSettings` in the delegated administrator's account (spec.adminCredentials), with
+    only the fields that differ: (AWS field name, value as text) pairs, in a fixed order."""
+
+    region: str
+    account_id: str
+    changes: tuple[tuple[str, str], ...]
+    why: str
+    operation: ClassVar[str] = "UpdateSettings"
+
+    def text(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.changes)
+
+
+# The management account's actions (spec.credentials).
 Action = (
     EnableTrustedAccess
     | DisableTrustedAccess
@@ -67,58 +83,66 @@ Action = (
     | DeregisterAdmin
     | UpdateKmsKey
 )
+# Every action, whichever account sends it.
+AnyAction = Action | UpdateAuditSettings
 
 
-def _account_of(action: Action) -> str | None:
+def _account_of(action: AnyAction) -> str | None:
     match action:
         case RegisterAccount():
             return action.admin_account_id
-        case RegisterAdmin() | DeregisterAdmin():
+        case RegisterAdmin() | DeregisterAdmin() | UpdateAuditSettings():
             return action.account_id
     return None
 
 
-def _kms_key_of(action: Action) -> str | None:
+def _kms_key_of(action: AnyAction) -> str | None:
     match action:
         case RegisterAccount() | UpdateKmsKey():
             return action.kms_key
     return None
 
 
-# What an action does, without why: the fields that make its key.
+# What an action does, without why: the fields that make its key. `settings` joins the key only
+# when present, so the keys of entries recorded before it existed stay the same.
 KEY_FIELDS = ("operation", "region", "accountID", "kmsKey")
 
 
-def fields(action: Action) -> dict[str, str | None]:
+def fields(action: AnyAction) -> dict[str, str | None]:
     """An action as data, named as in `status.plannedActions`: for status, the plan command's
     output and the log lines alike."""
-    return {
+    data = {
         "operation": action.operation,
         "region": action.region,
         "accountID": _account_of(action),
         "kmsKey": _kms_key_of(action),
         "why": action.why,
     }
+    if isinstance(action, UpdateAuditSettings):
+        data["settings"] = action.text()
+    return data
 
 
 def key(data: Mapping[str, object]) -> str:
     """An action's fields (or a planned action's, dumped by alias) without why: two plans that
     would send the same call have the same key."""
-    return "/".join(str(data.get(name) or "-") for name in KEY_FIELDS)
+    parts = [str(data.get(name) or "-") for name in KEY_FIELDS]
+    settings = data.get("settings")
+    return "/".join([*parts, str(settings)] if settings else parts)
 
 
-def key_of(action: Action) -> str:
+def key_of(action: AnyAction) -> str:
     return key(fields(action))
 
 
-def registers_admin(action: Action) -> bool:
+def registers_admin(action: AnyAction) -> bool:
     """Audit Manager's own registration of an administrator enables trusted access too."""
     return isinstance(action, RegisterAdmin) or (
         isinstance(action, RegisterAccount) and action.admin_account_id is not None
     )
 
 
-def describe(action: Action) -> str:
+def describe(action: AnyAction) -> str:
     """What was done, for an Event and a log line."""
     match action:
         case EnableTrustedAccess():
@@ -136,4 +160,6 @@ def describe(action: Action) -> str:
             done = f"deregistered delegated administrator {action.account_id}"
         case UpdateKmsKey():
             done = f"set the KMS key to {action.kms_key}"
+        case UpdateAuditSettings():
+            done = f"set Audit Manager settings in account {action.account_id}: {action.text()}"
     return f"{action.region or 'organization'}: {done} ({action.why})"

@@ -11,6 +11,15 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from awsorg_operator.auditsettings import (
+    AdminCredentials,
+    AuditSettings,
+    SettingsStatus,
+    check_admin,
+    check_settings,
+    per_region,
+)
+
 GROUP = "awsorg.io"
 VERSION = "v1alpha1"
 KIND = "AuditManagerOrgConfig"
@@ -87,6 +96,12 @@ class Spec(_Model):
         default=ManagementPolicy.MANAGE, alias="managementPolicy"
     )
     credentials: Credentials | None = None
+    # Audit Manager's settings, in the delegated administrator's account (auditsettings.py).
+    settings: AuditSettings | None = None
+    region_settings: dict[RegionName, AuditSettings] | None = Field(
+        default=None, alias="regionSettings", min_length=1
+    )
+    admin_credentials: AdminCredentials | None = Field(default=None, alias="adminCredentials")
     # The person's statement, Region by Region, that no delegated administrator is registered
     # there: the only way a Region that is not read counts as "none" (plan.py, scan.py).
     assume_no_delegated_admin_in: tuple[RegionName, ...] | None = Field(
@@ -102,6 +117,9 @@ class Spec(_Model):
             raise ValueError("regions must be unique")
         self._check_kms_keys()
         self._check_assumed_regions()
+        check_settings(self.settings, self.region_settings, self.regions)
+        given = self.settings is not None or self.region_settings is not None
+        check_admin(self.admin_credentials, self.delegated_admin_account_id, given)
         return self
 
     def _check_kms_keys(self) -> None:
@@ -141,6 +159,12 @@ class Spec(_Model):
         regions = self.effective_regions(default_region)
         return dict.fromkeys(regions, self.kms_key) if self.kms_key is not None else {}
 
+    def effective_settings(self, default_region: str) -> dict[str, AuditSettings]:
+        """The administrator's settings wanted in each listed Region, overrides merged."""
+        return per_region(
+            self.settings, self.region_settings, self.effective_regions(default_region)
+        )
+
     def effective_assumed_regions(self, default_region: str) -> frozenset[str]:
         """The Regions not to read, on the spec's word; the operator's default Region, when it
         is the one managed, is read whatever this says."""
@@ -165,6 +189,7 @@ class RegionStatus(_Model):
     account_status: str | None = Field(default=None, alias="accountStatus")
     delegated_admin_account_id: str | None = Field(default=None, alias="delegatedAdminAccountID")
     kms_key: str | None = Field(default=None, alias="kmsKey")
+    settings: SettingsStatus | None = None  # the administrator's, with spec.adminCredentials
     message: str | None = None
 
 
@@ -184,6 +209,7 @@ class PlannedAction(_Model):
     region: str | None = None
     account_id: str | None = Field(default=None, alias="accountID")
     kms_key: str | None = Field(default=None, alias="kmsKey")
+    settings: str | None = None  # UpdateSettings: the fields it sets, "name=value; ..."
     why: str
     state: PlannedState
     since: str  # when it entered this state

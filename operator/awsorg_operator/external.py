@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from awsorg_operator.actions import Action
+from awsorg_operator.actions import Action, AnyAction, UpdateAuditSettings
 from awsorg_operator.failures import CallError, CallFailure, unexpected
-from awsorg_operator.observed import Observed, OrgView
+from awsorg_operator.observed import Observed, OrgView, RegionFailure, SettingsView
 
 log = logging.getLogger(__name__)
+A = TypeVar("A", bound=AnyAction)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,26 @@ class Connector(Protocol):
     def connect(self, identity: Identity) -> External: ...
 
 
-def attempt(action: Action, execute: Callable[[Action], None]) -> CallFailure | None:
+class SettingsReader(Protocol):
+    """Audit Manager's settings in the account an identity reaches (the delegated
+    administrator's, through spec.adminCredentials)."""
+
+    def read_settings(self, regions: Sequence[str]) -> dict[str, SettingsView | RegionFailure]:
+        """`GetSettings(ALL)` in each Region; a Region that fails is kept as a failure."""
+        ...
+
+
+class SettingsAccount(SettingsReader, Protocol):
+    def update_settings(self, action: UpdateAuditSettings) -> None:
+        """One `UpdateSettings` with the action's fields only."""
+        ...
+
+
+# Connects to the administrator's account as an identity.
+SettingsConnect = Callable[[Identity], SettingsAccount]
+
+
+def attempt(action: A, execute: Callable[[A], None]) -> CallFailure | None:
     """Send one write; its failure as data, so that one Region's failure stops no other."""
     try:
         execute(action)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from awsorg_operator import clock
-from awsorg_operator.actions import Action, fields, key, key_of
+from awsorg_operator.actions import AnyAction, fields, key, key_of
 from awsorg_operator.api import PlannedAction, PlannedState
 from awsorg_operator.conditions import reason
 from awsorg_operator.failures import CallFailure, Retry
@@ -38,8 +38,8 @@ class Journal(Protocol):
 class Acted:
     """What the act step did with the plan's actions."""
 
-    done: tuple[Action, ...] = ()
-    failed: tuple[tuple[Action, CallFailure], ...] = ()
+    done: tuple[AnyAction, ...] = ()
+    failed: tuple[tuple[AnyAction, CallFailure], ...] = ()
     held: tuple[PlannedAction, ...] = ()  # remembered as in flight or refused: not sent
     released: bool = False  # deletion: AWS is as the deletionPolicy wants
 
@@ -49,13 +49,13 @@ def entry_key(e: PlannedAction) -> str:
 
 
 def entry(
-    action: Action, state: PlannedState, since: str, **extra: str | int | None
+    action: AnyAction, state: PlannedState, since: str, **extra: str | int | None
 ) -> PlannedAction:
     return PlannedAction.model_validate({**fields(action), "state": state, "since": since, **extra})
 
 
 def held(
-    actions: Iterable[Action],
+    actions: Iterable[AnyAction],
     remembered: Iterable[PlannedAction],
     generation: int,
     aws_state: str,
@@ -91,7 +91,7 @@ def planned(s: Survey, acted: Acted, stamp: str) -> tuple[PlannedAction, ...]:
     kept = {entry_key(e): e for e in acted.held}
     aws_state = s.observed.fingerprint()
 
-    def since(a: Action, state: PlannedState) -> str:
+    def since(a: AnyAction, state: PlannedState) -> str:
         return previous.get((key_of(a), state), stamp)
 
     out: list[PlannedAction] = []
@@ -111,7 +111,7 @@ def planned(s: Survey, acted: Acted, stamp: str) -> tuple[PlannedAction, ...]:
 
 
 def _refused(
-    action: Action, failure: CallFailure, generation: int, aws_state: str, now: str
+    action: AnyAction, failure: CallFailure, generation: int, aws_state: str, now: str
 ) -> PlannedAction:
     return entry(
         action,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awsorg_operator.actions import Action, fields
+from awsorg_operator.actions import AnyAction, fields
 from awsorg_operator.api import Status
 from awsorg_operator.conditions import reason
 from awsorg_operator.failures import CallFailure
@@ -23,7 +23,9 @@ AWS_CHANGE = "AwsChange"
 CONDITION_CHANGE = "ConditionChange"
 
 
-def aws_change(resource: str, org: OrgView, action: Action, failure: CallFailure | None) -> Fields:
+def aws_change(
+    resource: str, org: OrgView, action: AnyAction, failure: CallFailure | None
+) -> Fields:
     """One AWS write, sent: `account` is the account that made the call (the organization's
     management account), `adminAccount` the delegated administrator the write names."""
     sent = fields(action)

@@ -181,6 +181,19 @@ TABLE: tuple[Row, ...] = (
         (("False", "True"),),
         "an administrator in a Region spec.regions does not list keeps trusted access on",
     ),
+    Row(
+        Reason.IRREVERSIBLE_SETTING_BLOCKED,
+        _PERSON,
+        _WAITING,
+        "a setting that cannot be undone (evidence finder off, deleteResources All) waits for "
+        "approval",
+    ),
+    Row(
+        Reason.ADMIN_CREDENTIALS_MISMATCH,
+        _PERSON,
+        _WAITING,
+        "spec.adminCredentials is not a role in the Region's delegated administrator account",
+    ),
     Row(Reason.DRIFTED, _PERSON, _WAITING, "managementPolicy Observe: AWS differs from the spec"),
     Row(
         Reason.MAINTENANCE_MODE,

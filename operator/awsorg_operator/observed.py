@@ -41,6 +41,26 @@ class RegionView:
 
 
 @dataclass(frozen=True)
+class SettingsView:
+    """`GetSettings(ALL)` in the delegated administrator's account, one Region; values as AWS
+    gives them (the planner normalises before comparing)."""
+
+    region: str
+    account_id: str
+    is_aws_org_enabled: bool | None = None
+    sns_topic: str | None = None  # GetSettings answers a topic name, not its ARN
+    reports_destination: str | None = None
+    process_owners: tuple[str, ...] = ()
+    kms_key: str | None = None
+    evidence_finder: str | None = None  # enablementStatus: ENABLED, DISABLED, *_IN_PROGRESS
+    backfill: str | None = None
+    event_data_store: str | None = None
+    evidence_finder_error: str | None = None
+    delete_resources: str | None = None  # ALL or DEFAULT
+    export_destination: str | None = None
+
+
+@dataclass(frozen=True)
 class RegionFailure:
     region: str
     failure: CallFailure
@@ -59,12 +79,18 @@ class Observed:
     # Regions not listed whose read failed, whatever the failure (AccessDenied included: it
     # is never "no administrator"): they might hold one, so disabling waits for them.
     unreadable_elsewhere: tuple[RegionFailure, ...] = ()
+    # The administrator's settings by Region (spec.adminCredentials), read only where that
+    # account is the registered administrator: elsewhere it is not registered and AWS refuses.
+    settings: dict[str, SettingsView | RegionFailure] = field(default_factory=dict)
 
     def region_views(self) -> list[RegionView]:
         return [r for r in self.regions.values() if isinstance(r, RegionView)]
 
     def region_failures(self) -> list[RegionFailure]:
         return [r for r in self.regions.values() if isinstance(r, RegionFailure)]
+
+    def settings_failures(self) -> list[RegionFailure]:
+        return [r for r in self.settings.values() if isinstance(r, RegionFailure)]
 
     def fingerprint(self) -> str:
         """A short digest of what AWS showed, stable across processes: a write AWS refused for
@@ -82,6 +108,7 @@ class Observed:
                 sorted(self.org_delegated_admins),
                 regions,
                 sorted(self.admins_elsewhere.items()),
+                *([sorted(self.settings.items())] if self.settings else []),
             )
         )
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,7 +1,6 @@
 """The plan: a pure function from what is wanted and what AWS has to the calls that close the gap.
 
-No I/O here, and nothing about boto3 or Kubernetes: `tests/unit/test_plan.py` covers it all.
-How the actions are sent, step by step, is the reconciler's (`reconciler.steps`).
+No I/O, no boto3, no Kubernetes (`tests/unit/test_plan.py`); the reconciler sends the actions.
 The order of the actions is the order AWS requires:
   1. trusted access through Organizations, only when no Audit Manager call enables it for us
      (AWS recommends Audit Manager's path, which does the service's own set-up too);
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 
 from awsorg_operator.actions import (
     Action,
+    AnyAction,
     DeregisterAdmin,
     DisableTrustedAccess,
     EnableTrustedAccess,
@@ -24,6 +24,7 @@ from awsorg_operator.actions import (
     UpdateKmsKey,
 )
 from awsorg_operator.api import ALLOW_ADMIN_CHANGE_ANNOTATION
+from awsorg_operator.auditsettings import SettingsDesired
 from awsorg_operator.observed import AccountStatus, Observed, RegionView
 from awsorg_operator.reasons import Reason
 from awsorg_operator.scan import assumed_note, unreadable_message, waiting_for_reads
@@ -41,6 +42,7 @@ class Desired:
     # Regions not read before disabling trusted access: the spec states, Region by Region,
     # that no delegated administrator is registered there (assumeNoDelegatedAdminIn).
     assumed_no_admin: frozenset[str] = frozenset()
+    settings: SettingsDesired | None = None  # the administrator's settings (settingsplan.py)
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,12 @@ class Blocker:
     reason: Reason
     message: str
     region: str | None = None
-    would: tuple[Action, ...] = ()  # what it would do once approved: shown in status
+    would: tuple[AnyAction, ...] = ()  # what it would do once approved: shown in status
 
 
 @dataclass(frozen=True)
 class Plan:
-    actions: tuple[Action, ...] = ()
+    actions: tuple[AnyAction, ...] = ()
     blockers: tuple[Blocker, ...] = ()
     pending: tuple[str, ...] = ()  # Regions where AWS is still activating
     notes: tuple[str, ...] = ()  # things left alone on purpose, worth an Event
@@ -64,12 +66,10 @@ class Plan:
     def converged(self) -> bool:
         return not (self.actions or self.blockers or self.pending)
 
-    def differences(self) -> list[str]:
-        """What differs from the spec, as a person would say it."""
+    def differences(self) -> list[str]:  # what differs from the spec, as a person says it
         return [a.why for a in self.actions] + [b.message for b in self.blockers]
 
-    def activating(self) -> list[str]:
-        """The Regions AWS is still activating, as a person would say it."""
+    def activating(self) -> list[str]:  # the Regions AWS is still activating
         return [f"{region}: Audit Manager is PENDING_ACTIVATION" for region in self.pending]
 
 

@@ -24,6 +24,8 @@ class Reason(StrEnum):
     ADMIN_CHANGE_BLOCKED = "AdminChangeBlocked"
     DELEGATED_ADMIN_ELSEWHERE = "DelegatedAdminElsewhere"
     DRIFTED = "Drifted"
+    IRREVERSIBLE_SETTING_BLOCKED = "IrreversibleSettingBlocked"
+    ADMIN_CREDENTIALS_MISMATCH = "AdminCredentialsMismatch"
     # A failed call, by its kind (`conditions.reason`).
     THROTTLED = "Throttled"
     CONCURRENT_MODIFICATION = "ConcurrentModification"

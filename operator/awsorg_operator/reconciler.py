@@ -14,8 +14,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from awsorg_operator import clock, logfields, metrics, ownership
+from awsorg_operator.accounts import Accounts, accounts_for
 from awsorg_operator.actions import (
-    Action,
+    AnyAction,
     DisableTrustedAccess,
     EnableTrustedAccess,
     describe,
@@ -23,7 +24,7 @@ from awsorg_operator.actions import (
     registers_admin,
 )
 from awsorg_operator.api import DeletionPolicy, PlannedAction, PlannedState
-from awsorg_operator.external import Connector, External
+from awsorg_operator.external import Connector, SettingsConnect
 from awsorg_operator.failures import CallError, CallFailure, unexpected
 from awsorg_operator.journal import Acted, Journal, entry, entry_key, held
 from awsorg_operator.report import report
@@ -41,8 +42,10 @@ class Reconciler:
         journal: Journal,
         default_region: str,
         now: Callable[[], datetime] = clock.utcnow,
+        settings: SettingsConnect | None = None,
     ) -> None:
         self._connector = connector
+        self._settings = settings  # the administrator's account, for spec.adminCredentials
         self._leases = leases
         self._journal = journal
         self._default_region = default_region
@@ -68,7 +71,7 @@ class Reconciler:
 
     def _reconcile(self, base: Survey, claims: list[Claim]) -> tuple[Survey, Acted]:
         res = base.res
-        aws = self._connector.connect(res.identity)
+        aws = accounts_for(self._connector, self._settings, res)
         first = survey(aws, res, base.desired, self._owner(res, claims))
         if first.observed is None:  # a check stopped it
             return first, Acted()
@@ -87,7 +90,7 @@ class Reconciler:
             why = "deletionPolicy is Retain" if res.manages else "managementPolicy is Observe"
             retained = Event("Normal", "Retained", f"AWS left as it is: {why}")
             return replace(base, notices=(retained, *self._release(res))), Acted(released=True)
-        aws = self._connector.connect(res.identity)
+        aws = accounts_for(self._connector, None, res)  # a deletion leaves the settings alone
         first = survey(aws, res, base.desired, self._owner(res, claims), deleting=True)
         if first.stop and first.stop.reason == ownership.CONFLICT:
             # Another resource owns the organization: not ours to undo.
@@ -115,7 +118,7 @@ class Reconciler:
         org_id = org_id or res.status.organization_id
         return ownership.release(self._leases, res, org_id) if org_id else ()
 
-    def _act(self, aws: External, s: Survey) -> Acted:
+    def _act(self, aws: Accounts, s: Survey) -> Acted:
         """Sends the plan's actions in order, step by step (`steps`: the Regions side by side),
         but not those remembered as in flight or refused. A failed Region stops only its own
         later actions; disabling trusted access needs every earlier action done."""
@@ -126,8 +129,8 @@ class Reconciler:
         kept = held(s.plan.actions, remembered, res.generation, state, self._now())
         kept_keys = {entry_key(e) for e in kept}
         stopped: set[str | None] = {e.region for e in kept}
-        done: list[Action] = []
-        failed: list[tuple[Action, CallFailure]] = []
+        done: list[AnyAction] = []
+        failed: list[tuple[AnyAction, CallFailure]] = []
         sent: list[PlannedAction] = []
         for step in steps(s.plan.actions):
             todo = [a for a in step if key_of(a) not in kept_keys and _may_send(a, stopped, done)]
@@ -149,7 +152,7 @@ class Reconciler:
         return Acted(tuple(done), tuple(failed), kept)
 
 
-def _log_change(res: Resource, s: Survey, action: Action, failure: CallFailure | None) -> None:
+def _log_change(res: Resource, s: Survey, action: AnyAction, failure: CallFailure | None) -> None:
     assert s.org is not None
     metrics.AWS_CHANGES.labels(action.operation, failure.code if failure else "ok").inc()
     fields = logfields.aws_change(res.name, s.org, action, failure)
@@ -159,7 +162,7 @@ def _log_change(res: Resource, s: Survey, action: Action, failure: CallFailure |
         log.warning("AWS refused %s: %s", action.operation, failure.describe(), extra=fields)
 
 
-def _may_send(action: Action, stopped: set[str | None], done: list[Action]) -> bool:
+def _may_send(action: AnyAction, stopped: set[str | None], done: list[AnyAction]) -> bool:
     if action.region in stopped:
         return False
     if isinstance(action, DisableTrustedAccess) and stopped:
@@ -168,14 +171,14 @@ def _may_send(action: Action, stopped: set[str | None], done: list[Action]) -> b
     return not (isinstance(action, EnableTrustedAccess) and any(map(registers_admin, done)))
 
 
-def steps(actions: tuple[Action, ...]) -> list[tuple[Action, ...]]:
+def steps(actions: tuple[AnyAction, ...]) -> list[tuple[AnyAction, ...]]:
     """The plan's actions as steps to send one after another; the actions of one step go
     together. An organization-wide action (trusted access) is a step of its own, at its place
     in the order; between two of them, the k-th action of every Region forms step k, so each
     Region keeps its own order (deregistration before registration) while Regions, which do
     not depend on each other, proceed side by side."""
-    out: list[tuple[Action, ...]] = []
-    block: dict[str, list[Action]] = {}
+    out: list[tuple[AnyAction, ...]] = []
+    block: dict[str, list[AnyAction]] = {}
     for action in actions:
         if action.region is None:
             out += _waves(block)
@@ -186,6 +189,6 @@ def steps(actions: tuple[Action, ...]) -> list[tuple[Action, ...]]:
     return out + _waves(block)
 
 
-def _waves(by_region: Mapping[str, list[Action]]) -> list[tuple[Action, ...]]:
+def _waves(by_region: Mapping[str, list[AnyAction]]) -> list[tuple[AnyAction, ...]]:
     depth = max((len(chain) for chain in by_region.values()), default=0)
     return [tuple(chain[k] for chain in by_region.values() if k < len(chain)) for k in range(depth)]

@@ -26,8 +26,9 @@ from awsorg_operator.api import (
 from awsorg_operator.conditions import READY, SYNCED, reason, set_condition
 from awsorg_operator.failures import CallFailure, Retry
 from awsorg_operator.journal import Acted, planned
-from awsorg_operator.observed import Observed, RegionView
+from awsorg_operator.observed import Observed
 from awsorg_operator.reasons import Reason, recorded
+from awsorg_operator.regionreport import region_status
 from awsorg_operator.resource import Event, Outcome, Resource
 from awsorg_operator.survey import Survey
 
@@ -162,7 +163,7 @@ def _events(s: Survey, acted: Acted) -> list[Event]:
 
 
 def _warnings(res: Resource, conds: Iterable[_Cond], posted: set[str]) -> list[Event]:
-    """A Warning when a condition turns bad for a new reason: once, not at every re-check."""
+    # A Warning when a condition turns bad for a new reason: once, not at every re-check.
     out = []
     for type_, (status, why, message) in zip((READY, SYNCED), conds, strict=True):
         old = res.status.condition(type_)
@@ -214,22 +215,10 @@ def _region_status(
     messages: dict[str | None, str] = {b.region: b.message for b in s.plan.blockers}
     messages |= {e.region: f"{e.operation}: {e.message}" for e in remembered if e.message}
     messages |= {region: f.describe() for region, f in failures}
+    seen = s.observed
     return tuple(
-        region_status(region, s.observed.regions.get(region), messages.get(region))
-        for region in s.desired.regions
-    )
-
-
-def region_status(region: str, view: object, message: str | None = None) -> RegionStatus:
-    """One Region as status shows it (and the plan command): what AWS has there, if read."""
-    if not isinstance(view, RegionView):
-        return RegionStatus(region=region, message=message)
-    return RegionStatus(
-        region=region,
-        account_status=view.account_status.value,
-        delegated_admin_account_id=view.admin_account_id,
-        kms_key=view.kms_key,
-        message=message,
+        region_status(r, seen.regions.get(r), messages.get(r), seen.settings.get(r))
+        for r in s.desired.regions
     )
 
 

@@ -20,6 +20,7 @@ from awsorg_operator.api import (
     Status,
     TrustedAccess,
 )
+from awsorg_operator.auditsettings import ALLOW_IRREVERSIBLE_ANNOTATION, SettingsDesired, approvals
 from awsorg_operator.external import Identity
 from awsorg_operator.failures import Retry
 from awsorg_operator.plan import Desired
@@ -56,6 +57,23 @@ class Resource:
         creds = self.spec.credentials
         return Identity(creds.role_arn, creds.external_id) if creds else Identity()
 
+    @property
+    def admin_identity(self) -> Identity | None:
+        """Whose credentials reach the delegated administrator's account, if the spec says."""
+        creds = self.spec.admin_credentials
+        return Identity(creds.role_arn, creds.external_id) if creds else None
+
+    def _settings(self, default_region: str) -> SettingsDesired | None:
+        creds = self.spec.admin_credentials
+        if creds is None:
+            return None
+        return SettingsDesired(
+            account_id=creds.account_id,
+            by_region=self.spec.effective_settings(default_region),
+            approved=approvals(self.annotations.get(ALLOW_IRREVERSIBLE_ANNOTATION, "")),
+            generation=self.generation,
+        )
+
     def desired(self, default_region: str) -> Desired:
         """What the spec asks of AWS, as the plan reads it."""
         return Desired(
@@ -65,6 +83,7 @@ class Resource:
             kms_keys=self.spec.effective_kms_keys(default_region),
             approved_removal=self.approved_removal,
             assumed_no_admin=self.spec.effective_assumed_regions(default_region),
+            settings=self._settings(default_region),
         )
 
 

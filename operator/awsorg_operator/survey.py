@@ -15,8 +15,9 @@ from awsorg_operator.conditions import READY
 from awsorg_operator.external import Reader
 from awsorg_operator.failures import CallFailure
 from awsorg_operator.observed import Observed, OrgView
-from awsorg_operator.plan import Desired, Plan, plan, plan_deletion
+from awsorg_operator.plan import Desired, Plan, plan_deletion
 from awsorg_operator.resource import Event, Resource, Stop
+from awsorg_operator.settingsplan import plan_all
 
 # Claims the organization (its ID) for the resource: a Stop if another holds it, an Event if
 # this resource claims it now, None if it held it already.
@@ -42,7 +43,7 @@ class Survey:
         """Every read that failed, by Region (None: the organization); the Regions read
         before disabling trusted access too, since one that failed holds disabling up."""
         o = self.observed
-        reads = [*o.region_failures(), *o.unreadable_elsewhere] if o else []
+        reads = [*o.region_failures(), *o.unreadable_elsewhere, *o.settings_failures()] if o else []
         return ([(None, self.error)] if self.error else []) + [(r.region, r.failure) for r in reads]
 
     @property
@@ -93,7 +94,7 @@ def look_again(aws: Reader, s: Survey) -> Survey:
     assert s.org is not None, "observed only once the organization is known"
     scan = s.deleting or not s.desired.trusted_access
     observed = aws.observe(s.org, s.desired.regions, scan, s.desired.assumed_no_admin)
-    planner = plan_deletion if s.deleting else plan
+    planner = plan_deletion if s.deleting else plan_all
     return replace(s, observed=observed, plan=planner(s.desired, observed))
 
 

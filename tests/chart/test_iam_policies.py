@@ -24,6 +24,7 @@ TRUST_POLICIES = [p for p in POLICIES if p.name.startswith("trust-")]
 SERVICES = {"organizations", "auditmanager", "iam", "sts", "kms"}
 DOC = REPO / "docs" / "aws-permissions.md"
 MANAGEMENT, CLUSTER = "123456789012", "111122223333"  # the doc's placeholders
+ADMIN = "210987654321"  # the delegated administrator (spec.adminCredentials)
 # Where each file goes (docs/aws-permissions.md, "Which file goes where"): the role, the
 # account of that role, and the accounts whose ARNs the file names.
 WHERE = {
@@ -32,6 +33,9 @@ WHERE = {
     "assume-management-role-policy.json": ("awsorg-operator", CLUSTER, {MANAGEMENT}),
     "trust-irsa.json": ("awsorg-operator", CLUSTER, {CLUSTER}),
     "trust-pod-identity.json": ("awsorg-operator", CLUSTER, {CLUSTER}),
+    "admin-settings-policy.json": ("awsorg-operator-admin", ADMIN, set()),
+    "trust-admin-settings.json": ("awsorg-operator-admin", ADMIN, {CLUSTER}),
+    "assume-admin-role-policy.json": ("awsorg-operator", CLUSTER, {ADMIN}),
 }
 ACTION = re.compile(r"^(?P<service>[a-z0-9-]+):(?P<name>[A-Za-z]+)$")
 
@@ -57,6 +61,9 @@ def test_expected_documents_exist() -> None:
         "trust-pod-identity.json",
         "trust-cross-account.json",
         "assume-management-role-policy.json",
+        "admin-settings-policy.json",
+        "trust-admin-settings.json",
+        "assume-admin-role-policy.json",
     }
 
 
@@ -115,12 +122,9 @@ def test_mutating_organizations_calls_are_limited_to_audit_manager() -> None:
             assert condition == {"organizations:ServicePrincipal": "auditmanager.amazonaws.com"}
 
 
-def test_cross_account_trust_requires_external_id() -> None:
-    assume = [
-        s
-        for s in _statements(IAM / "trust-cross-account.json")
-        if "sts:AssumeRole" in _as_list(s["Action"])
-    ]
+@pytest.mark.parametrize("name", ["trust-cross-account.json", "trust-admin-settings.json"])
+def test_cross_account_trust_requires_external_id(name: str) -> None:
+    assume = [s for s in _statements(IAM / name) if "sts:AssumeRole" in _as_list(s["Action"])]
     assert assume
     for statement in assume:
         assert "sts:ExternalId" in statement["Condition"]["StringEquals"]
@@ -147,13 +151,12 @@ def test_irsa_trust_is_scoped_to_the_service_account_and_sts_audience() -> None:
     assert any(k.endswith(":aud") and v == "sts.amazonaws.com" for k, v in keys.items())
 
 
-def test_the_grant_on_a_kms_key_is_only_for_audit_manager() -> None:
+@pytest.mark.parametrize("name", ["operator-policy.json", "admin-settings-policy.json"])
+def test_the_grant_on_a_kms_key_is_only_for_audit_manager(name: str) -> None:
     """Audit Manager creates the grant through the caller; nobody else may use the role for it
     (the conditions of AWS's managed policy AWSAuditManagerAdministratorAccess)."""
     (statement,) = [
-        s
-        for s in _statements(IAM / "operator-policy.json")
-        if "kms:CreateGrant" in _as_list(s["Action"])
+        s for s in _statements(IAM / name) if "kms:CreateGrant" in _as_list(s["Action"])
     ]
     assert _as_list(statement["Action"]) == ["kms:CreateGrant"]
     assert statement["Condition"] == {

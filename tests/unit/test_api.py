@@ -23,6 +23,12 @@ from awsorg_operator.api import (
     Spec,
     Status,
 )
+from awsorg_operator.auditsettings import (
+    AdminCredentials,
+    AuditSettings,
+    EvidenceFinderStatus,
+    SettingsStatus,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -58,12 +64,17 @@ def required(model: type[BaseModel]) -> set[str]:
         (("status", "regions", "items"), RegionStatus),
         (("status", "plannedActions", "items"), PlannedAction),
         (("status", "conditions", "items"), Condition),
+        (("spec", "settings"), AuditSettings),
+        (("spec", "regionSettings", "additionalProperties"), AuditSettings),
+        (("spec", "adminCredentials"), AdminCredentials),
+        (("status", "regions", "items", "settings"), SettingsStatus),
+        (("status", "regions", "items", "settings", "evidenceFinder"), EvidenceFinderStatus),
     ],
 )
 def test_crd_and_model_have_the_same_fields(path: tuple[str, ...], model: type[BaseModel]) -> None:
     node = crd_schema()
     for key in path:
-        node = node["properties"][key] if key != "items" else node["items"]
+        node = node[key] if key in ("items", "additionalProperties") else node["properties"][key]
     assert set(node["properties"]) == aliases(model)
     assert set(node.get("required", [])) == required(model)
     for name, prop in node["properties"].items():

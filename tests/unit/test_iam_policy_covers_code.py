@@ -1,8 +1,10 @@
 """Each IAM role's policy grants exactly what the operator's code does with that role.
 
-Two roles (docs/aws-permissions.md): the role that acts in the management account holds
+The roles (docs/aws-permissions.md): the role that acts in the management account holds
 operator-policy.json, in both setups; with the cluster in another account, the pod's own role
-holds assume-management-role-policy.json and only assumes the first.
+holds assume-management-role-policy.json and only assumes the first. With spec.adminCredentials,
+the role in the delegated administrator's account holds admin-settings-policy.json (the calls
+of aws/admin_settings.py), and the pod's own role assume-admin-role-policy.json.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ AWS_CODE = REPO / "operator" / "awsorg_operator" / "aws"
 IAM = REPO / "docs" / "iam"
 MANAGEMENT_ROLE_POLICY = IAM / "operator-policy.json"
 CLUSTER_ROLE_POLICY = IAM / "assume-management-role-policy.json"
+ADMIN_ROLE_POLICY = IAM / "admin-settings-policy.json"
+ASSUME_ADMIN_POLICY = IAM / "assume-admin-role-policy.json"
+ADMIN_CODE = AWS_CODE / "admin_settings.py"  # the calls made as the administrator's account
 SERVICES = ("sts", "organizations", "auditmanager")
 # The code hands a customer managed key to Audit Manager (spec.kmsKey, spec.kmsKeys).
 PASSES_KMS_KEY = "auditmanager:*(kmsKey)"
@@ -61,14 +66,16 @@ def _operations() -> dict[str, set[str]]:
 
 
 def _code() -> str:
-    return "\n".join(p.read_text() for p in sorted(AWS_CODE.glob("*.py")))
+    """The code that calls AWS as the management account: all of aws/ but the settings of the
+    administrator's account."""
+    return "\n".join(p.read_text() for p in sorted(AWS_CODE.glob("*.py")) if p != ADMIN_CODE)
 
 
-def actions_in_code() -> set[str]:
-    """Every AWS call in the management account goes through `call("<Operation>", ...)`."""
+def actions_in_code(code: str | None = None) -> set[str]:
+    """Every AWS call goes through `call("<Operation>", ...)`."""
     operations = _operations()
     found = set()
-    for op in re.findall(r'call\(\s*"(\w+)"', _code()):
+    for op in re.findall(r'call\(\s*"(\w+)"', _code() if code is None else code):
         (service,) = [s for s in SERVICES if op in operations[s]]
         found.add(f"{service}:{op}")
     return found
@@ -145,3 +152,21 @@ def test_the_cluster_role_only_assumes_the_management_role() -> None:
 
 def test_the_management_role_assumes_nothing() -> None:
     assert not actions_in(MANAGEMENT_ROLE_POLICY) & actions_in(CLUSTER_ROLE_POLICY)
+
+
+def test_the_admin_role_may_do_exactly_the_calls_of_its_code() -> None:
+    """Its calls, and the KMS grant Audit Manager creates through it when settings.kmsKey is
+    a customer managed key (UpdateSettings takes kmsKey; request() passes it through)."""
+    code = ADMIN_CODE.read_text()
+    calls = actions_in_code(code)
+    assert calls == {"auditmanager:GetSettings", "auditmanager:UpdateSettings"}
+    assert '"kmsKey"' in code
+    assert actions_in(ADMIN_ROLE_POLICY) == calls | {"kms:CreateGrant"}
+
+
+def test_the_operators_own_role_only_assumes_the_admin_role() -> None:
+    assert actions_in(ASSUME_ADMIN_POLICY) == {"sts:AssumeRole", CHAINED_TAGS}
+    for statement in statements(ASSUME_ADMIN_POLICY):
+        assert re.fullmatch(
+            r"arn:aws:iam::\d{12}:role/awsorg-operator-admin", statement["Resource"]
+        )

@@ -14,12 +14,14 @@ import kubernetes
 import pytest
 
 from awsorg_operator.api import PlannedAction, PlannedState, Spec, Status
+from awsorg_operator.external import Identity
 from awsorg_operator.failures import CallFailure, Kind, Retry
 from awsorg_operator.kube.status_journal import StatusJournal
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.resource import Claim, Outcome, Resource
 from tests.fake_aws import AUDIT, DENIED, THROTTLED, WORKLOADS, FakeAws, FakeConnector
 from tests.memory_kube import MemoryJournal, MemoryLeases
+from tests.unit.fake_settings import FakeAdminAccount
 
 pytestmark = pytest.mark.unit
 
@@ -51,6 +53,8 @@ class Org:
     leases: MemoryLeases = field(default_factory=MemoryLeases)
     journal: MemoryJournal = field(default_factory=MemoryJournal)
     others: list[Claim] = field(default_factory=list)  # the other resources, as kopf indexes them
+    settings: bool = False  # the administrator's account wired, for spec.adminCredentials
+    admin_identities: list[Identity] = field(default_factory=list)
 
     def reconcile(self) -> Outcome:
         return self._run(deleting=False)
@@ -60,7 +64,12 @@ class Org:
 
     def _run(self, deleting: bool) -> Outcome:
         reconciler = Reconciler(
-            FakeConnector(self.aws), self.leases, self.journal, "us-east-1", now=self.clock
+            FakeConnector(self.aws),
+            self.leases,
+            self.journal,
+            "us-east-1",
+            now=self.clock,
+            settings=self._admin if self.settings else None,
         )
         res = Resource(
             "org",
@@ -75,6 +84,10 @@ class Org:
         out = step(res, self.others)
         self.status = out.status
         return out
+
+    def _admin(self, identity: Identity) -> FakeAdminAccount:
+        self.admin_identities.append(identity)
+        return FakeAdminAccount(self.aws, identity)
 
     def cond(self, type_: str) -> tuple[str, str]:
         c = self.status.condition(type_)

@@ -16,7 +16,7 @@ from awsorg_operator.meanings import Meaning, states
 from awsorg_operator.observed import AccountStatus
 from awsorg_operator.reasons import Reason
 from awsorg_operator.report import invalid_spec
-from tests.fake_aws import THROTTLED, WORKLOADS, FakeAws
+from tests.fake_aws import AUDIT, THROTTLED, WORKLOADS, FakeAws
 from tests.unit.test_reasons import CASES, read_fails, write_fails
 from tests.unit.test_reconciler import ADOPT, Clock, Org
 
@@ -36,10 +36,13 @@ def state(status: Status) -> Triple:
 
 
 def runs(
-    setup: Callable[[Org], None], spec: Mapping[str, object], times: int = 2
+    setup: Callable[[Org], None],
+    spec: Mapping[str, object],
+    times: int = 2,
+    settings: bool = False,
 ) -> Iterator[Status]:
     """The statuses of `times` reconciles of one resource, the fault set up before the first."""
-    org = Org(aws=FakeAws(), spec=dict(spec))
+    org = Org(aws=FakeAws(), spec=dict(spec), settings=settings)
     setup(org)
     for _ in range(times):
         org.reconcile()
@@ -93,6 +96,19 @@ BESIDE_A_FAILED_READ = [
     (both(EU_UNREAD, admin_gone), {**ADOPT, "managementPolicy": "Observe"}),  # Drifted
 ]
 DISABLED = {"trustedAccess": "Disabled", "regions": ["us-east-1", "eu-west-1"]}
+# The administrator's settings: evidence finder off waits for approval; a role in an account that
+# is not the administrator changes nothing.
+IRREVERSIBLE = {
+    **ADOPT,
+    "adminCredentials": {"roleARN": f"arn:aws:iam::{AUDIT}:role/a", "externalID": "ext"},
+    "settings": {"evidenceFinder": "Disabled"},
+}
+OTHER_ROLE = {
+    "trustedAccess": "Enabled",
+    "regions": ["us-east-1", "eu-west-1"],
+    "adminCredentials": {"roleARN": f"arn:aws:iam::{WORKLOADS}:role/a", "externalID": "ext"},
+    "settings": {"evidenceFinder": "Enabled"},
+}
 
 
 def statuses() -> Iterator[Status]:
@@ -109,6 +125,9 @@ def statuses() -> Iterator[Status]:
     # Disabling trusted access waits for a Region the spec does not list to be read.
     yield from runs(another_region_unreadable, DISABLED, 1)
     yield from deletion(lambda o: None)
+    for setup in (lambda o: None, EU_UNREAD):
+        yield from runs(setup, IRREVERSIBLE, 1, True)
+        yield from runs(setup, OTHER_ROLE, 1, True)
     yield invalid_spec(Status(), 1, "spec.regions: not a list", Clock()()).status
 
 

@@ -18,6 +18,7 @@ from awsorg_operator.actions import (
     UpdateKmsKey,
 )
 from awsorg_operator.aws import auditmanager, organizations
+from awsorg_operator.aws.admin_settings import AwsSettingsAccount
 from awsorg_operator.aws.clients import AwsClients, ClientFactory
 from awsorg_operator.aws.concurrency import CallPool
 from awsorg_operator.external import Identity, attempt
@@ -35,6 +36,10 @@ class AwsConnector:
 
     def connect(self, identity: Identity) -> AwsExternal:
         return AwsExternal(self._factory, identity, self._calls)
+
+    def connect_settings(self, identity: Identity) -> AwsSettingsAccount:
+        """The delegated administrator's account, for its settings (spec.adminCredentials)."""
+        return AwsSettingsAccount(self._factory, identity, self._calls)
 
     def close(self) -> None:
         """Stops the call pool and closes every client: nothing may call AWS after this."""

@@ -12,17 +12,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TextIO
 
 import yaml
 from pydantic import ValidationError
 
+from awsorg_operator.accounts import ReadAccounts
 from awsorg_operator.api import KIND
 from awsorg_operator.aws.clients import ClientFactory
 from awsorg_operator.aws.connector import AwsConnector
 from awsorg_operator.cli import output
-from awsorg_operator.external import Identity, Reader
+from awsorg_operator.external import Identity, Reader, SettingsReader
 from awsorg_operator.failures import CallError
 from awsorg_operator.observed import Observed, OrgView
 from awsorg_operator.resource import Resource, from_manifest
@@ -63,7 +64,10 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         return output.ERROR
     connector = AwsConnector(ClientFactory(client_settings(args)))
     try:
-        surveys = [preview(connector, res, args.default_region) for res in resources]
+        surveys = [
+            preview(connector, res, args.default_region, connector.connect_settings)
+            for res in resources
+        ]
     finally:
         connector.close()
     _write(sys.stdout, surveys, args.output)
@@ -100,12 +104,24 @@ class ReadOnly:
         return self.__reader.observe(org, regions, scan, skip)
 
 
-def preview(connector: ReadConnector, res: Resource, default_region: str) -> Survey:
+def preview(
+    connector: ReadConnector,
+    res: Resource,
+    default_region: str,
+    settings: Callable[[Identity], SettingsReader] | None = None,
+) -> Survey:
     """The operator's own survey (observe, check, plan) without the two steps that need
-    Kubernetes (the organization's claim, the record of writes) and without act."""
+    Kubernetes (the organization's claim, the record of writes) and without act; the
+    administrator's settings too, with spec.adminCredentials."""
     desired = res.desired(default_region)
+    admin = res.admin_identity
     try:
-        return survey(ReadOnly(connector.connect(res.identity)), res, desired)
+        main = connector.connect(res.identity)
+        if settings is not None and admin is not None and admin.role_arn:
+            reader = ReadAccounts(main, settings(admin), admin.role_arn.split(":")[4])
+        else:
+            reader = ReadAccounts(main)
+        return survey(ReadOnly(reader), res, desired)
     except CallError as e:
         return Survey(res, desired, error=e.failure)
 

@@ -14,7 +14,8 @@ from awsorg_operator.actions import fields
 from awsorg_operator.conditions import reason
 from awsorg_operator.failures import CallFailure
 from awsorg_operator.observed import Observed, OrgView, RegionView
-from awsorg_operator.report import region_status, trusted_access
+from awsorg_operator.regionreport import region_status
+from awsorg_operator.report import trusted_access
 from awsorg_operator.survey import Survey
 
 IN_SYNC, ERROR, CHANGES = 0, 1, 2
@@ -71,13 +72,21 @@ def _aws(org: OrgView | None, observed: Observed | None) -> dict[str, Any] | Non
     if observed is not None:
         out["trustedAccess"] = trusted_access(observed).value
         out["delegatedAdministrators"] = sorted(observed.org_delegated_admins)
-        out["regions"] = [_region(name, v) for name, v in observed.regions.items()]
+        out["regions"] = [
+            _region(name, v, observed.settings.get(name)) for name, v in observed.regions.items()
+        ]
     return out
 
 
-def _region(name: str, view: object) -> dict[str, Any]:
+def _region(name: str, view: object, settings: object) -> dict[str, Any]:
     if isinstance(view, RegionView):
-        return region_status(name, view).model_dump(by_alias=True, exclude={"message"})
+        shown = region_status(name, view, settings=settings)
+        data = shown.model_dump(by_alias=True, exclude={"message"})
+        if shown.settings is None:
+            del data["settings"]  # read only with spec.adminCredentials
+        else:
+            data["settings"] = shown.settings.model_dump(by_alias=True, exclude_none=True)
+        return data
     return {"region": name, "readable": False}
 
 
@@ -145,12 +154,27 @@ def _aws_text(aws: dict[str, Any] | None) -> list[str]:
             f"    {v['region']}: Audit Manager {v['accountStatus']}, delegated administrator "
             f"{admin}, KMS key {v['kmsKey'] or 'unknown'}"
         )
+        if "settings" in v:
+            lines.append(f"      settings of {v['settings']['accountID']}: {_settings_text(v)}")
     return lines
+
+
+def _settings_text(v: dict[str, Any]) -> str:
+    s = v["settings"]
+    finder = s.get("evidenceFinder") or {}
+    said = [
+        f"evidence finder {finder.get('enablementStatus', 'unknown')}"
+        + (f" (backfill {finder['backfillStatus']})" if "backfillStatus" in finder else ""),
+        f"deleteResources {s.get('deleteResources', 'DEFAULT')}",
+    ]
+    said += [f"{k} {s[k]}" for k in ("snsTopic", "defaultAssessmentReportsDestination") if k in s]
+    return ", ".join(said)
 
 
 def _action_text(a: dict[str, Any]) -> str:
     where = a["region"] or "organization"
     details = [f"account {a['accountID']}"] if a["accountID"] else []
     details += [f"KMS key {a['kmsKey']}"] if a["kmsKey"] else []
+    details += [a["settings"]] if a.get("settings") else []
     suffix = f" ({', '.join(details)})" if details else ""
     return f"{a['operation']} in {where}{suffix}: {a['why']}"

@@ -73,7 +73,11 @@ class Runtime:
         # Claims on organizations are Leases in the operator's own namespace (the chart's Role).
         leases = KubeLeases(os.environ.get("POD_NAMESPACE") or "default")
         self.reconciler = Reconciler(
-            self.connector, leases, StatusJournal(), settings.default_region
+            self.connector,
+            leases,
+            StatusJournal(),
+            settings.default_region,
+            settings=self.connector.connect_settings,
         )
         # boto3 blocks: reconciles run on a pool of the operator's own (`--aws-workers`),
         # apart from the event loop and kopf's own executor.

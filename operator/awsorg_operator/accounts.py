@@ -1,0 +1,102 @@
+"""The two accounts one resource reaches, behind one seam: the management account (everything
+but the settings) and, with spec.adminCredentials, the delegated administrator's account, whose
+Audit Manager settings it reads and writes. The reconciler and the plan command see one
+`External` that observes both and routes each action to the account that sends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+
+from awsorg_operator.actions import AnyAction, UpdateAuditSettings
+from awsorg_operator.external import (
+    Connector,
+    External,
+    Reader,
+    SettingsAccount,
+    SettingsConnect,
+    SettingsReader,
+    attempt,
+)
+from awsorg_operator.failures import CallFailure
+from awsorg_operator.observed import AccountStatus, Observed, OrgView
+from awsorg_operator.resource import Resource
+
+
+class ReadAccounts:
+    """The reads of both accounts: what the plan command gets."""
+
+    def __init__(
+        self, main: Reader, admin: SettingsReader | None = None, admin_id: str | None = None
+    ) -> None:
+        self._main: Reader = main
+        self._admin: SettingsReader | None = admin
+        self._admin_id = admin_id
+
+    def observe_org(self) -> OrgView:
+        return self._main.observe_org()
+
+    def is_member(self, account_id: str) -> bool:
+        return self._main.is_member(account_id)
+
+    def will_ask_member(self, account_id: str) -> None:
+        self._main.will_ask_member(account_id)
+
+    def observe(
+        self,
+        org: OrgView,
+        regions: Sequence[str],
+        scan: bool,
+        skip: Collection[str] = frozenset(),
+    ) -> Observed:
+        observed = self._main.observe(org, regions, scan, skip)
+        if self._admin is None:
+            return observed
+        # Only where the account is the registered administrator: elsewhere it is not
+        # registered with Audit Manager, and AWS answers AccessDenied, which says nothing.
+        where = [
+            v.region
+            for v in observed.region_views()
+            if v.account_status is AccountStatus.ACTIVE and v.admin_account_id == self._admin_id
+        ]
+        settings = self._admin.read_settings(where) if where else {}
+        return replace(observed, settings=dict(settings))
+
+
+class Accounts(ReadAccounts):
+    """Both accounts, reads and writes: each action goes to the account that sends it."""
+
+    def __init__(
+        self, main: External, admin: SettingsAccount | None = None, admin_id: str | None = None
+    ) -> None:
+        super().__init__(main, admin, admin_id)
+        self._writer = main
+        self._admin_writer = admin
+
+    def execute(self, action: AnyAction) -> None:
+        if isinstance(action, UpdateAuditSettings):
+            assert self._admin_writer is not None, "planned only with spec.adminCredentials"
+            self._admin_writer.update_settings(action)
+        else:
+            self._writer.execute(action)
+
+    def execute_all(self, actions: Sequence[AnyAction]) -> list[CallFailure | None]:
+        """The management account's writes together, as its seam sends them; the settings,
+        one per Region at most in a step, after them."""
+        main = [a for a in actions if not isinstance(a, UpdateAuditSettings)]
+        sent = iter(self._writer.execute_all(main) if main else [])
+        return [
+            attempt(a, self.execute) if isinstance(a, UpdateAuditSettings) else next(sent)
+            for a in actions
+        ]
+
+
+def accounts_for(connector: Connector, settings: SettingsConnect | None, res: Resource) -> Accounts:
+    """The accounts a resource reaches: the management account's identity, and the
+    administrator's when the spec names one (spec.adminCredentials) and settings are wired."""
+    main = connector.connect(res.identity)
+    admin = res.admin_identity
+    if settings is None or admin is None or admin.role_arn is None:
+        return Accounts(main)
+    return Accounts(main, settings(admin), admin.role_arn.split(":")[4])
