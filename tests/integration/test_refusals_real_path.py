@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from awsorg_emulator import EmulatorControl
+from awsorg_emulator.client import FaultKindName
 from tests.integration.conftest import AUDIT, MGMT, REGIONS, Harness
 from tests.integration.test_reconcile import adopt, am_state
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
     ("kind", "synced"), [("accessDenied", "AccessDenied"), ("internal", "AwsError")]
 )
 def test_an_admin_read_denied_or_failing_while_active_is_never_no_administrator(
-    org: Harness, control: EmulatorControl, kind: str, synced: str
+    org: Harness, control: EmulatorControl, kind: FaultKindName, synced: str
 ) -> None:
     """Row 8. Read as "no administrator", the answer would make the operator register the
     administrator again: the write is what a broken reading of the error sends."""
