@@ -101,15 +101,28 @@ def test_equal_priorities_freeze_loudly(
     first = replicas("first", 10)
     second = replicas("second", 10)
 
-    def loud(op: Operator) -> bool:  # a warning in the log of each
-        return said(op, "Possibly conflicting operators with the same priority")
+    def loud(op: Operator) -> int:  # the warning each logs at every look at its peers
+        return op.log_path.read_text().count(
+            "Possibly conflicting operators with the same priority"
+        )
 
     wait_for("a warning from both", lambda: loud(first) and loud(second))
     control.clear_calls()
+    seen = {"first": loud(first), "second": loud(second)}
     kube.apply(adopting())
-    # A span to watch: frozen replicas make no AWS call and write no status.
-    time.sleep(2 * RESYNC_SECONDS)
-    assert control.calls() == [] and kube.condition(NAME) == {}
+    # Frozen for as long as it takes each replica to look at its peers again (kopf's
+    # keepalive, within a peering lifetime) with the resource there: a span set by what the
+    # replicas did, not by a clock.
+    wait_for(
+        "both replicas to look at their peers again",
+        lambda: loud(first) > seen["first"] and loud(second) > seen["second"],
+        timeout=150,
+    )
+    frozen_until = time.time()
+    assert kube.condition(NAME) == {}, "a frozen replica wrote status"
     second.stop()  # one of them goes away: the other resumes by itself
     kube.wait_reason(NAME, "Reconciled", timeout=90)
     assert said(first, "Resuming operations after the pause")
+    # What happened and when: every AWS call came after the freeze.
+    calls = control.calls()
+    assert calls and min(c["started"] for c in calls) > frozen_until, calls[:3]

@@ -30,11 +30,15 @@ from awsorg_localcluster import LocalControlPlane
 
 RESYNC_SECONDS = 10  # the chart's minimum
 SAMPLE_SECONDS = 2.0
-FAULT_SECONDS = 45.0  # one fault every this often
+FIRST_FAULT_SECONDS = 20.0  # the resources settle first
+FAULT_SECONDS = 75.0  # one fault every this often
 FAULT_LASTS = 15.0  # then AWS answers again
 # After a fault starts, the operator may be unhealthy or idle this long: the fault itself,
 # then backoff (5 s doubling, with jitter) until the next try succeeds.
 RECOVERY_SECONDS = 45.0
+# Between one fault's recovery and the next fault: 30 s of quiet, longer than the stall check's
+# window of two re-check intervals, so the stall and /healthz checks judge every cycle.
+QUIET_SECONDS = FAULT_SECONDS - RECOVERY_SECONDS
 SLOPE_BOUND_MIB_PER_HOUR = 10.0
 RESOURCES = ("soak-owner", "soak-second", "soak-third")  # one owns, the others conflict
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -161,7 +165,7 @@ def _apply(cp: LocalControlPlane) -> None:
 
 def _loop(soak: Soak, seconds: float) -> None:
     start = time.monotonic()
-    next_fault, next_sample, n, fault_ends = start + FAULT_SECONDS, start, 0, float("inf")
+    next_fault, next_sample, n, fault_ends = start + FIRST_FAULT_SECONDS, start, 0, float("inf")
     while (now := time.monotonic()) < start + seconds:
         if now >= next_sample:
             soak.sample(now - start)
@@ -182,8 +186,10 @@ def _loop(soak: Soak, seconds: float) -> None:
 
 def _judge(s: Soak, minutes: float) -> dict[str, object]:
     failures: list[str] = []
-    # Warm-up: every kind of fault once (each loads code and fills caches the first time).
-    warm_up = max(len(FAULTS) * FAULT_SECONDS + RECOVERY_SECONDS, minutes * 60 * 0.2)
+    # Warm-up: until every kind of fault has come once (each loads code and fills caches the
+    # first time); the slope is fitted over everything after it, to the end of the run.
+    firsts = {name: t for t, name in reversed(s.faults)}
+    warm_up = max(firsts.values(), default=0.0) + FAULT_LASTS
     warm = [x for x in s.samples if x.t > warm_up]
     slope, error = _slope([x.t / 3600 for x in warm], [x.rss_mib for x in warm])
     bound = SLOPE_BOUND_MIB_PER_HOUR + 3 * error
@@ -193,17 +199,24 @@ def _judge(s: Soak, minutes: float) -> dict[str, object]:
     def quiet(t: float) -> bool:
         return all(not (f <= t <= f + RECOVERY_SECONDS) for f, _ in s.faults)
 
-    unhealthy = [x.t for x in s.samples if x.healthz != 200 and quiet(x.t)]
+    judged = [x for x in s.samples if quiet(x.t)]
+    unhealthy = [x.t for x in judged if x.healthz != 200]
     if unhealthy:
         failures.append(f"/healthz unhealthy outside recovery at t={unhealthy[:5]}")
     window = 2 * RESYNC_SECONDS
-    stalls = [
-        b.t
+    spans = [
+        (a, b)
         for a, b in zip(s.samples, s.samples[int(window / SAMPLE_SECONDS) :], strict=False)
-        if b.reconciles <= a.reconciles and quiet(a.t) and quiet(b.t)
+        if quiet(a.t) and quiet(b.t)
     ]
+    stalls = [b.t for a, b in spans if b.reconciles <= a.reconciles]
     if stalls:
         failures.append(f"no reconcile for {window} s at t={stalls[:5]}")
+    if s.faults and not [a for a, _ in spans if a.t > s.faults[0][0]]:
+        # Faults spaced too closely leave no quiet time: the checks above could not fire.
+        failures.append(
+            "no quiet window after a fault: the stall and /healthz checks judged nothing"
+        )
     registers = [w for w in s.writes if w["operation"] == "RegisterOrganizationAdminAccount"]
     others = [w for w in s.writes if w["operation"] != "RegisterOrganizationAdminAccount"]
     if len(registers) != s.drifts or others:
@@ -227,6 +240,8 @@ def _judge(s: Soak, minutes: float) -> dict[str, object]:
         "threads": [first.threads, last.threads],
         "reconciles": last.reconciles,
         "samples": len(s.samples),
+        "quiet_samples": len(judged),
+        "stall_windows_judged": len(spans),
         "fault_times": [(round(t), name) for t, name in s.faults],
     }
 
