@@ -1,15 +1,11 @@
-"""A one-node cluster: the control plane plus kube-controller-manager, kube-scheduler,
-containerd and a kubelet, all built from upstream sources (hack/build-tools.sh).
-
-Layout: etcd, kube-apiserver and the two controllers run in this network namespace; the
+"""A one-node cluster built from upstream sources (hack/build-tools.sh): etcd,
+kube-apiserver, kube-controller-manager and kube-scheduler run in this network namespace; the
 API server listens on the host end of the node's link (:attr:`LocalNode.host_address`),
 where pods reach it too, through the ``kubernetes`` Service (a DNAT rule in the node's
 namespace stands in for kube-proxy). containerd, the kubelet and the pods run in the
 node's own network namespace (:mod:`.netns`). Every file is under one folder; what the
 kubelet changes outside it is undone on stop (:class:`.kubelet.HostChanges`).
-
-Every component authenticates as the admin (``system:masters``): a throw-away cluster,
-where per-component identities would prove nothing about the operator.
+Every component authenticates as the admin (``system:masters``): a throw-away cluster.
 """
 
 from __future__ import annotations
@@ -79,15 +75,9 @@ class LocalNode:
 
     # --- facts ------------------------------------------------------------
 
-    @staticmethod
-    def _require(value: _T | None) -> _T:
-        if value is None:
-            raise RuntimeError("the node is not started")
-        return value
-
     @property
     def control_plane(self) -> LocalControlPlane:
-        return self._require(self._control_plane)
+        return _require(self._control_plane)
 
     @property
     def kubeconfig(self) -> Path:
@@ -96,11 +86,16 @@ class LocalNode:
     @property
     def host_address(self) -> str:
         """Where pods reach a server that listens on this address in this namespace."""
-        return self._require(self._network).host_address
+        return _require(self._network).host_address
+
+    @property
+    def pause_image(self) -> str:
+        """The locally built sandbox image, in the node's containerd."""
+        return _require(self._containerd).sandbox_image
 
     @property
     def workdir(self) -> Path:
-        return self._require(self._folder)
+        return _require(self._folder)
 
     @property
     def log_paths(self) -> Mapping[str, Path]:
@@ -113,13 +108,12 @@ class LocalNode:
         return self.control_plane.running and all(p.running for p in self._all_processes())
 
     def diagnostics(self, lines: int = 40) -> str:
-        return "\n".join(
-            f"--- {name} ({path}) ---\n{tail(path, lines)}" for name, path in self.log_paths.items()
-        )
+        logs = self.log_paths.items()
+        return "\n".join(f"--- {name} ({path}) ---\n{tail(path, lines)}" for name, path in logs)
 
     def load_image(self, ref: str) -> None:
         """Copy an image from podman's storage into the node's containerd."""
-        self._require(self._containerd).load_image(ref)
+        _require(self._containerd).load_image(ref)
 
     # --- life cycle -------------------------------------------------------
 
@@ -201,8 +195,8 @@ class LocalNode:
         process.start()
 
     def _all_processes(self) -> list[ManagedProcess]:
-        runtime = self._containerd.process if self._containerd else None
-        return [*self._processes, *([runtime] if runtime else [])]
+        runtime = [self._containerd.process] if self._containerd else []
+        return [*self._processes, *(p for p in runtime if p)]
 
     def _node_ready(self) -> bool:
         for process in self._all_processes():
@@ -229,8 +223,7 @@ class LocalNode:
         plane; undo the host changes; remove the namespace and (unless kept) the folder."""
         with self._lock:
             try:
-                kubelet = [p for p in self._processes if p.name == "kubelet"]
-                for process in kubelet:
+                for process in (p for p in self._processes if p.name == "kubelet"):
                     process.stop(timeout=timeout)
                 if self._containerd is not None:
                     self._containerd.stop(timeout=timeout)
@@ -248,3 +241,9 @@ class LocalNode:
                 self._folder = self._network = self._control_plane = None
                 self._containerd = self._host = None
                 self._processes = []
+
+
+def _require(value: _T | None) -> _T:
+    if value is None:
+        raise RuntimeError("the node is not started")
+    return value
