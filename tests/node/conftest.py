@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -80,9 +81,15 @@ class Helm:
         self.folder = folder
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": "/usr/bin:/bin", "KUBECONFIG": str(self.node.kubeconfig)}
-        env["HELM_CACHE_HOME"] = env["HELM_CONFIG_HOME"] = str(self.folder / "helm")
-        env["HELM_DATA_HOME"] = str(self.folder / "helm")
+        # Helm's and client-go's caches in the test's folder, not in ~ (or the cwd).
+        helm_home = str(self.folder / "helm")
+        env = os.environ | {
+            "KUBECONFIG": str(self.node.kubeconfig),
+            "KUBECACHEDIR": str(self.folder / "kube-cache"),
+            "HELM_CACHE_HOME": helm_home,
+            "HELM_CONFIG_HOME": helm_home,
+            "HELM_DATA_HOME": helm_home,
+        }
         done = subprocess.run(
             [str(tool_path("helm")), *args], capture_output=True, text=True, env=env,
             cwd=REPO, timeout=600, check=False,
