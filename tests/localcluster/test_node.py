@@ -28,6 +28,7 @@ def host_state() -> dict[str, object]:
         "cgroups": sorted(
             str(p) for p in Path("/sys/fs/cgroup").glob("*/awsorg-node-*") if p.is_dir()
         ),
+        "cni cache": sorted(p.name for p in Path("/var/lib/cni/results").glob("awsorg-node-*")),
         "dirs": {
             str(d): sorted(p.name for p in d.rglob("*")) if d.is_dir() else None for d in HOST_DIRS
         },

@@ -6,7 +6,8 @@ there) but in the host's mount namespace and cgroups, so :class:`HostChanges` re
 it touches outside the node's folder and puts it back: the host sysctls it sets, the
 bind mounts (its root folder onto itself, the pods' volumes), its cgroups (all under a
 ``cgroupRoot`` of this node's own) and what it writes to /var/log/containers and
-/run/containerd.
+/run/containerd (the shims' sockets and libcni's cache go with containerd,
+:meth:`.runtime.Containerd.stop`).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ __all__ = ["ContainerRuntimeError", "Containerd", "build_pause_image"]
 
 _NAMESPACE = "k8s.io"  # the containerd namespace the CRI plugin uses
 _CNI_BIN = "/usr/lib/cni"  # Debian's containernetworking-plugins
+_CNI_RESULTS = "/var/lib/cni/results"
 
 
 class ContainerRuntimeError(RuntimeError):
@@ -70,6 +71,7 @@ class Containerd:
         self._network = network
         self.sandbox_image = sandbox_image
         self.cni_conf_dir = folder / "cni" / "net.d"
+        self.cni_network = f"awsorg-node-{network.suffix}"
         self._process: ManagedProcess | None = None
 
     @property
@@ -136,6 +138,9 @@ class Containerd:
             # /run/containerd/s/<sha256 of address/namespace/id> (pkg/shim SocketAddress).
             name = hashlib.sha256(f"{self.socket}/{_NAMESPACE}/{shim_id}".encode()).hexdigest()
             Path("/run/containerd/s", name).unlink(missing_ok=True)
+        # libcni caches each attachment under /var/lib/cni/results, named after the network.
+        for cached in Path(_CNI_RESULTS).glob(f"{self.cni_network}-*"):
+            cached.unlink(missing_ok=True)
 
     def _shims(self) -> list[tuple[int, str]]:
         """The shims this containerd started (they name its socket on their command line),
@@ -201,7 +206,7 @@ temp = "{f / "tmp"}"
         }
         conflist = {
             "cniVersion": "1.0.0",
-            "name": "awsorg-node",
+            "name": self.cni_network,
             "plugins": [bridge, {"type": "portmap", "capabilities": {"portMappings": True}}],
         }
         self.cni_conf_dir.mkdir(parents=True, exist_ok=True)
