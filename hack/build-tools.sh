@@ -12,6 +12,11 @@
 #   cosign                    github.com/sigstore/cosign/v3 (hack/tools/cosign/go.mod)
 #   syft                      github.com/anchore/syft     (hack/tools/syft/go.mod)
 #   actionlint                github.com/rhysd/actionlint (hack/tools/actionlint/go.mod)
+#   kubelet, kube-controller-manager, kube-scheduler
+#                             k8s.io/kubernetes   (hack/tools/kubernetes/go.mod), the node cluster
+#   containerd, containerd-shim-runc-v2, ctr
+#                             github.com/containerd/containerd/v2 (hack/tools/containerd/go.mod)
+#   pause                     the pod sandbox image's binary (hack/tools/pause)
 #
 # Layout: $TOOLS_DIR/<name>-<version>/bin/<binary>, the schemas in
 # $TOOLS_DIR/kubernetes-json-schema-<version>/, and one folder that links them
@@ -43,6 +48,12 @@ cosign, syft and actionlint; print the folder that holds them all.
   --print-argocd-files print the folder with Argo CD's crds/ and bin/*-wrapper.sh;
                        never builds
   --check              exit 0 if everything is built, 3 if not; never builds
+  --only NAME[,NAME...]  before (none) or --print-dir: build only these tools
+                       (and what they need beside them); the bin folder still
+                       links every tool, the others once they are built.
+                       Groups: control-plane (kube-apiserver, etcd, kubectl),
+                       node (control-plane and the node's tools), chart (helm,
+                       kubeconform), argocd (argocd, argocd-health-test)
   -h, --help           this text
 
 Environment: AWSORG_TOOLS_DIR, XDG_CACHE_HOME, KUBEBUILDER_ASSETS,
@@ -84,8 +95,15 @@ ARGOCD_VERSION=$(required_version "$SRC/argocd/go.mod" github.com/argoproj/argo-
 COSIGN_VERSION=$(required_version "$SRC/cosign/go.mod" github.com/sigstore/cosign/v3)
 SYFT_VERSION=$(required_version "$SRC/syft/go.mod" github.com/anchore/syft)
 ACTIONLINT_VERSION=$(required_version "$SRC/actionlint/go.mod" github.com/rhysd/actionlint)
+CONTAINERD_VERSION=$(required_version "$SRC/containerd/go.mod" github.com/containerd/containerd/v2)
+# The pause binary is ours: its folder is named after its source's hash.
+PAUSE_VERSION=$(cat "$SRC/pause/go.mod" "$SRC/pause/main.go" | sha256sum | cut -c1-12)
 
-TOOLS=(kube-apiserver etcd kubectl helm kubeconform argocd argocd-health-test cosign syft actionlint)
+TOOLS=(kube-apiserver etcd kubectl helm kubeconform argocd argocd-health-test cosign syft actionlint
+  kubelet kube-controller-manager kube-scheduler containerd containerd-shim-runc-v2 ctr pause)
+# The node cluster's tools (python -m awsorg_localcluster --node) have folders
+# of their own, so adding them never touched a folder built before them.
+NODE_TOOLS=(kubelet kube-controller-manager kube-scheduler containerd containerd-shim-runc-v2 ctr pause)
 
 # Per binary: cache folder name and Go package; per module under hack/tools:
 # cold build time measured on 2 cores (downloads included) and -ldflags.
@@ -99,6 +117,9 @@ dir_of() {
     cosign) echo "cosign-$COSIGN_VERSION" ;;
     syft) echo "syft-$SYFT_VERSION" ;;
     actionlint) echo "actionlint-$ACTIONLINT_VERSION" ;;
+    kubelet | kube-controller-manager | kube-scheduler) echo "kubernetes-node-$KUBERNETES_VERSION" ;;
+    containerd | containerd-shim-runc-v2 | ctr) echo "containerd-$CONTAINERD_VERSION" ;;
+    pause) echo "pause-$PAUSE_VERSION" ;;
   esac
 }
 package_of() {
@@ -113,6 +134,9 @@ package_of() {
     cosign) echo github.com/sigstore/cosign/v3/cmd/cosign ;;
     syft) echo github.com/anchore/syft/cmd/syft ;;
     actionlint) echo github.com/rhysd/actionlint/cmd/actionlint ;;
+    kubelet | kube-controller-manager | kube-scheduler) echo "k8s.io/kubernetes/cmd/$1" ;;
+    containerd | containerd-shim-runc-v2 | ctr) echo "github.com/containerd/containerd/v2/cmd/$1" ;;
+    pause) echo . ;;
   esac
 }
 # The file go build writes for binary $1: the last element of its package path.
@@ -132,6 +156,8 @@ cold_time_of() {
     cosign) echo "about 3 minutes" ;;
     syft) echo "about 2.5 minutes" ;;
     actionlint) echo "under a minute" ;;
+    containerd) echo "about 1 minute" ;;
+    pause) echo "seconds" ;;
   esac
 }
 ldflags_of() {
@@ -151,8 +177,16 @@ ldflags_of() {
     cosign) flags+=" -X sigs.k8s.io/release-utils/version.gitVersion=$COSIGN_VERSION" ;;
     syft) flags+=" -X main.version=${SYFT_VERSION#v}" ;;
     actionlint) flags+=" -X github.com/rhysd/actionlint.version=${ACTIONLINT_VERSION#v}" ;;
+    containerd) flags+=" -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" ;;
   esac
   printf '%s\n' "$flags"
+}
+# Build tags: containerd without btrfs, whose snapshotter needs C headers (as
+# upstream's BUILDTAGS=no_btrfs); overlayfs is the snapshotter used here.
+tags_of() {
+  case $1 in
+    containerd) echo no_btrfs ;;
+  esac
 }
 
 override_var() {
@@ -241,7 +275,7 @@ build_module() {
   log "building ${missing[*]} ($(dir_of "$first")) from hack/tools/$module: first build $(cold_time_of "$module") on 2 cores, seconds once Go's build cache is warm"
   start=$SECONDS
   if ! (cd "$SRC/$module" && GO_TOOLCHAIN=$(toolchain_of "$module") go_env go build -trimpath \
-    -ldflags="$(ldflags_of "$module")" -o "$tmp/" "${packages[@]}"); then
+    -tags="$(tags_of "$module")" -ldflags="$(ldflags_of "$module")" -o "$tmp/" "${packages[@]}"); then
     rm -rf "$tmp"
     die "building ${missing[*]} failed (see the Go errors above); Go $(go env GOVERSION), module hack/tools/$module"
   fi
@@ -333,6 +367,35 @@ all_built() {
   [[ -e $(schema_dir)/.complete && -d $(bin_dir) && -e $TOOLS_DIR/$(dir_of argocd)/.files-complete ]]
 }
 
+# --only: the tools to build (empty: all of them), groups expanded.
+WANTED=()
+set_wanted() {
+  local name
+  for name in ${1//,/ }; do
+    case $name in
+      control-plane) WANTED+=(kube-apiserver etcd kubectl) ;;
+      node) WANTED+=(kube-apiserver etcd kubectl "${NODE_TOOLS[@]}") ;;
+      chart) WANTED+=(helm kubeconform) ;;
+      argocd) WANTED+=(argocd argocd-health-test) ;;
+      *)
+        [[ " ${TOOLS[*]} " == *" $name "* ]] || die "unknown tool or group '$name'; known: ${TOOLS[*]}"
+        WANTED+=("$name")
+        ;;
+    esac
+  done
+}
+wanted() { ((${#WANTED[@]} == 0)) || [[ " ${WANTED[*]} " == *" $1 "* ]]; }
+
+# build_module for the wanted ones among binaries $2... of module $1.
+build_wanted() {
+  local module=$1 name names=()
+  shift
+  for name in "$@"; do
+    if wanted "$name"; then names+=("$name"); fi
+  done
+  ((${#names[@]} == 0)) || build_module "$module" "${names[@]}"
+}
+
 build_all() {
   command -v go >/dev/null || die "Go is needed (go.mod files ask for $(awk '/^go /{print $2}' "$SRC/kubernetes/go.mod"))"
   mkdir -p "$TOOLS_DIR"
@@ -343,20 +406,30 @@ build_all() {
     flock 9
   fi
   local start=$SECONDS
-  log "Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION, Argo CD $ARGOCD_VERSION, cosign $COSIGN_VERSION, syft $SYFT_VERSION, actionlint $ACTIONLINT_VERSION -> $TOOLS_DIR"
-  build_module kubernetes kube-apiserver kubectl
-  build_module etcd etcd
-  build_module helm helm
-  build_module kubeconform kubeconform
-  build_module argocd argocd argocd-health-test
-  build_module actionlint actionlint
-  build_module syft syft
-  build_module cosign cosign
-  install_argocd_files
-  build_schemas
+  log "Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, helm $HELM_VERSION, kubeconform $KUBECONFORM_VERSION, Argo CD $ARGOCD_VERSION, cosign $COSIGN_VERSION, syft $SYFT_VERSION, actionlint $ACTIONLINT_VERSION, containerd $CONTAINERD_VERSION -> $TOOLS_DIR${WANTED[*]:+ (only ${WANTED[*]})}"
+  build_wanted kubernetes kube-apiserver kubectl
+  build_wanted etcd etcd
+  build_wanted helm helm
+  build_wanted kubeconform kubeconform
+  build_wanted argocd argocd argocd-health-test
+  build_wanted actionlint actionlint
+  build_wanted syft syft
+  build_wanted cosign cosign
+  build_wanted kubernetes kubelet kube-controller-manager kube-scheduler
+  build_wanted containerd containerd containerd-shim-runc-v2 ctr
+  build_wanted pause pause
+  if wanted argocd; then install_argocd_files; fi
+  if wanted kubeconform; then build_schemas; fi
   link_bin_dir
   log "done in $((SECONDS - start))s"
 }
+
+if [[ ${1:-} == --only ]]; then
+  [[ -n ${2:-} ]] || die "--only needs NAME[,NAME...]: ${TOOLS[*]} or a group"
+  set_wanted "$2"
+  shift 2
+  [[ -z ${1:-} || $1 == --print-dir ]] || die "--only goes with no option or with --print-dir"
+fi
 
 case ${1:-} in
   -h | --help)

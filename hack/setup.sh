@@ -5,7 +5,8 @@
 #   - Debian's podman and buildah (the image), redis-server (Argo CD) and prometheus (promtool
 #     and a real Prometheus), installed with apt-get when missing (hack/system-packages.sh);
 #   - kube-apiserver, etcd, kubectl, helm and kubeconform, built once with Go into a cache
-#     outside the repository (hack/build-tools.sh).
+#     outside the repository (hack/build-tools.sh); only the tools AWSORG_BUILD_ONLY names
+#     (build-tools.sh --only), when set.
 # Sourced by hack/test.sh and hack/demo.sh, which then find the tools on PATH.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,5 +21,5 @@ hack/install-package.sh "$venv"
     -c hack/constraints.txt -r hack/requirements-dev.txt -e hack/devtools
 export PATH="$PWD/$venv/bin:$PATH"
 
-printf '\n==> Kubernetes binaries (kube-apiserver, etcd, kubectl, helm, kubeconform)\n'
-hack/build-tools.sh
+printf '\n==> Go-built tools (%s)\n' "${AWSORG_BUILD_ONLY:-all of them}"
+hack/build-tools.sh ${AWSORG_BUILD_ONLY:+--only "$AWSORG_BUILD_ONLY"}

@@ -7,6 +7,8 @@
 #   qemu-user-static, arch-test              the arm64 image and its stand-in base under QEMU
 #   shellcheck                               actionlint's check of the workflows' run: scripts
 #   jq                                       docs/install.md's verification commands (release tests)
+#   runc, containernetworking-plugins,       the one-node cluster (python -m awsorg_localcluster --node):
+#   iptables                                 containerd's runtime, the pods' network, Service routing
 # A no-op (well under a second) when every command is already there. Needs root or sudo, and
 # apt-get: on other systems install the same commands by hand.
 set -euo pipefail
@@ -17,12 +19,17 @@ declare -A PACKAGES=(
   [fuse-overlayfs]=fuse-overlayfs [runc]=runc [redis-server]=redis-server
   [prometheus]=prometheus [promtool]=prometheus
   [docker-registry]=docker-registry [skopeo]=skopeo [qemu-aarch64-static]=qemu-user-static
-  [arch-test]=arch-test [shellcheck]=shellcheck [jq]=jq
+  [arch-test]=arch-test [shellcheck]=shellcheck [jq]=jq [iptables]=iptables
 )
+# Packages without a command on PATH: a file they install -> Debian package
+declare -A FILES=([/usr/lib/cni/bridge]=containernetworking-plugins)
 
 missing=()
 for cmd in "${!PACKAGES[@]}"; do
   command -v "$cmd" >/dev/null || missing+=("${PACKAGES[$cmd]}")
+done
+for file in "${!FILES[@]}"; do
+  [[ -e $file ]] || missing+=("${FILES[$file]}")
 done
 ((${#missing[@]})) || exit 0
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)

@@ -6,6 +6,7 @@ never shipped with the operator.
 """
 
 from .controlplane import ControlPlaneError, KubectlError, LocalControlPlane
+from .node import LocalNode, NodeError
 from .tools import TOOLS, ToolNotFoundError, argocd_files_dir, kubeconform_schema_dir, tool_path
 
 __all__ = [
@@ -13,6 +14,8 @@ __all__ = [
     "ControlPlaneError",
     "KubectlError",
     "LocalControlPlane",
+    "LocalNode",
+    "NodeError",
     "ToolNotFoundError",
     "argocd_files_dir",
     "kubeconform_schema_dir",

@@ -1,8 +1,8 @@
-"""``python -m awsorg_localcluster``: a control plane to poke at by hand.
+"""``python -m awsorg_localcluster``: a control plane (or, with ``--node``, a one-node
+cluster) to poke at by hand.
 
-Starts etcd and kube-apiserver, prints the admin kubeconfig and an
-``export KUBECONFIG=...`` line, and runs until Ctrl-C (or SIGTERM), then
-stops everything.
+Prints an ``export KUBECONFIG=...`` line (and with ``--node`` the host address for pods),
+and runs until Ctrl-C (or SIGTERM), then stops everything.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from pathlib import Path
 from types import FrameType
 
 from .controlplane import ControlPlaneError, LocalControlPlane
+from .node import LocalNode
+from .runtime import ContainerRuntimeError
 from .tools import ToolNotFoundError
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m awsorg_localcluster",
-        description="Run etcd + kube-apiserver on 127.0.0.1 until Ctrl-C.",
+        description="Run etcd + kube-apiserver on 127.0.0.1 (or, with --node, a one-node "
+        "cluster in a network namespace of its own) until Ctrl-C.",
     )
     parser.add_argument(
         "--workdir",
@@ -32,39 +35,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary folder after stopping"
     )
+    parser.add_argument(
+        "--node",
+        action="store_true",
+        help="also kube-controller-manager, kube-scheduler, containerd and a kubelet (root)",
+    )
+    parser.add_argument(
+        "--load-image",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="with --node: copy this image from podman's storage into the node (repeatable)",
+    )
+    return parser
+
+
+def _run_until_stopped(cluster: LocalControlPlane | LocalNode, stop: threading.Event) -> int:
+    cp = cluster.control_plane if isinstance(cluster, LocalNode) else cluster
+    logs = ", ".join(f"{name}: {path}" for name, path in cluster.log_paths.items())
+    node = (
+        f"host address for pods: {cluster.host_address}\n" if isinstance(cluster, LocalNode) else ""
+    )
+    print(
+        f"API server: {cp.server}\nkubeconfig: {cp.kubeconfig}\nlogs: {logs}\n{node}\n"
+        f"export KUBECONFIG={cp.kubeconfig}\n\nCtrl-C stops everything.",
+        flush=True,
+    )
+    while not stop.wait(1.0):
+        if not cluster.running:
+            print("a component exited:\n" + cluster.diagnostics(), file=sys.stderr)
+            return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
+    if args.load_image and not args.node:
+        parser.error("--load-image needs --node")
 
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        if signum == signal.SIGINT and not started.is_set():
+            raise KeyboardInterrupt  # Ctrl-C while starting: stop what started
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    started = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
 
-    control_plane = LocalControlPlane(workdir=args.workdir, keep_workdir=args.keep or None)
-    print("starting etcd and kube-apiserver ...", file=sys.stderr, flush=True)
+    cluster: LocalControlPlane | LocalNode
+    if args.node:
+        cluster = LocalNode(workdir=args.workdir, keep_workdir=args.keep, images=args.load_image)
+        what = "etcd, kube-apiserver, controllers, containerd and the kubelet"
+    else:
+        cluster = LocalControlPlane(workdir=args.workdir, keep_workdir=args.keep or None)
+        what = "etcd and kube-apiserver"
+    print(f"starting {what} ...", file=sys.stderr, flush=True)
     try:
-        with control_plane:
-            logs = ", ".join(f"{name}: {path}" for name, path in control_plane.log_paths.items())
-            print(
-                f"API server: {control_plane.server}\n"
-                f"kubeconfig: {control_plane.kubeconfig}\n"
-                f"logs: {logs}\n\n"
-                f"export KUBECONFIG={control_plane.kubeconfig}\n\n"
-                "Ctrl-C stops everything.",
-                flush=True,
-            )
-            while not stop.wait(1.0):
-                if not control_plane.running:
-                    print("a component exited:\n" + control_plane.diagnostics(), file=sys.stderr)
-                    return 1
-    except (ControlPlaneError, ToolNotFoundError) as error:
+        with cluster:
+            started.set()
+            code = _run_until_stopped(cluster, stop)
+    except (ControlPlaneError, ToolNotFoundError, ContainerRuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        code = 130
     print("stopped.", file=sys.stderr)
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -77,6 +77,8 @@ class LocalControlPlane:
         start_timeout: float = 90.0,
         extra_apiserver_args: Sequence[str] = (),
         extra_etcd_args: Sequence[str] = (),
+        address: str = "127.0.0.1",
+        server_ips: Sequence[str] = (),
     ) -> None:
         """
         Args:
@@ -89,6 +91,9 @@ class LocalControlPlane:
                 become ready.
             extra_apiserver_args, extra_etcd_args: more ``--flag=value``
                 arguments; later ones win over the defaults.
+            address: where kube-apiserver listens and what it advertises (a node
+                cluster's host address; loopback otherwise).
+            server_ips: more addresses for the serving certificate.
         """
         if keep_workdir is None:
             keep_workdir = workdir is not None or os.environ.get("AWSORG_LOCALCLUSTER_KEEP") == "1"
@@ -97,6 +102,8 @@ class LocalControlPlane:
         self._start_timeout = start_timeout
         self._extra_apiserver_args = list(extra_apiserver_args)
         self._extra_etcd_args = list(extra_etcd_args)
+        self._address = address
+        self._server_ips = (address, *server_ips)
         self._lock = threading.RLock()
         self._workdir: Path | None = None
         self._pki: PKI | None = None
@@ -148,7 +155,7 @@ class LocalControlPlane:
         else:
             self._workdir = Path(tempfile.mkdtemp(prefix="awsorg-localcluster-"))
         workdir = self._workdir
-        self._pki = write_pki(workdir / "pki")
+        self._pki = write_pki(workdir / "pki", server_ips=self._server_ips)
         (workdir / "logs").mkdir(exist_ok=True)
 
         etcd_client, etcd_peer, self._apiserver_port = free_ports(3)
@@ -231,9 +238,9 @@ class LocalControlPlane:
 
     @property
     def server(self) -> str:
-        """The API server's URL, ``https://127.0.0.1:PORT``."""
+        """The API server's URL, ``https://ADDRESS:PORT`` (127.0.0.1 unless ``address``)."""
         self._require(self._apiserver)
-        return f"https://127.0.0.1:{self._apiserver_port}"
+        return f"https://{self._address}:{self._apiserver_port}"
 
     @property
     def etcd_url(self) -> str:
@@ -388,8 +395,8 @@ class LocalControlPlane:
     def _apiserver_args(self) -> list[str]:
         pki = self._require(self._pki)
         return [
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={self._address}",
+            f"--advertise-address={self._address}",
             f"--secure-port={self._apiserver_port}",
             f"--etcd-servers={self.etcd_url}",
             f"--cert-dir={self.workdir / 'apiserver-certs'}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,8 +87,13 @@ def _signed(
     return builder.sign(ca_key, hashes.SHA256())
 
 
-def write_pki(directory: Path, *, admin_user: str = "awsorg-admin") -> PKI:
-    """Generate a CA, serving and admin certificates and the token signing key."""
+def write_pki(
+    directory: Path, *, admin_user: str = "awsorg-admin", server_ips: Sequence[str] = ()
+) -> PKI:
+    """Generate a CA, serving and admin certificates and the token signing key.
+
+    ``server_ips``: addresses the serving certificate is valid for besides loopback (a node
+    cluster's API server address and the ``kubernetes`` Service's ClusterIP)."""
     directory.mkdir(parents=True, exist_ok=True)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -143,7 +149,10 @@ def write_pki(directory: Path, *, admin_user: str = "awsorg-admin") -> PKI:
             (
                 x509.SubjectAlternativeName(
                     [x509.DNSName(name) for name in _SERVER_NAMES]
-                    + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in _SERVER_IPS]
+                    + [
+                        x509.IPAddress(ipaddress.ip_address(ip))
+                        for ip in dict.fromkeys((*_SERVER_IPS, *server_ips))
+                    ]
                 ),
                 False,
             ),

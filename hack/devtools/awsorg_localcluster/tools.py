@@ -44,6 +44,13 @@ TOOLS = (
     "cosign",
     "syft",
     "actionlint",
+    "kubelet",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "containerd",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "pause",
 )
 #: The ones an envtest ``KUBEBUILDER_ASSETS`` folder holds.
 ENVTEST_TOOLS = ("kube-apiserver", "etcd", "kubectl")

@@ -1,4 +1,5 @@
-// Builds kube-apiserver and kubectl for the e2e tests (never shipped).
+// Builds kube-apiserver and kubectl for the e2e tests, and the node cluster's kubelet,
+// kube-controller-manager and kube-scheduler (never shipped).
 // k8s.io/kubernetes is not meant to be used as a library: its go.mod replaces
 // every k8s.io staging module with a local path, so a consumer must pin each
 // one to the matching published v0.X.Y itself (below; v1.37.2 <-> v0.37.2).
@@ -11,6 +12,9 @@ go 1.26.0
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kubectl
+	k8s.io/kubernetes/cmd/kubelet
+	k8s.io/kubernetes/cmd/kube-controller-manager
+	k8s.io/kubernetes/cmd/kube-scheduler
 )
 
 require (
