@@ -416,14 +416,14 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=Path(".work/bench"))
     p.add_argument("--quick", action="store_true", help="few trials, small N (CI)")
     p.add_argument("--trials", type=int, help="trials per time-to-Ready cell")
-    p.add_argument("--orgs", help="comma-separated organization counts, e.g. 10,100,1000")
+    p.add_argument("--orgs", help='organization counts, e.g. 10,100,1000; "" for none')
     p.add_argument("--orgs-only", action="store_true", help="skip the time-to-Ready trials")
     p.add_argument("--profile", action="store_true", help="py-spy over each re-check of all")
     args = p.parse_args()
     plan = QUICK if args.quick else FULL
     if args.trials:
         plan = Plan(plan.regions, plan.latencies_ms, args.trials, plan.orgs)
-    if args.orgs:
+    if args.orgs is not None:  # "": no N-organizations run, time to Ready only
         counts = tuple(int(x) for x in args.orgs.split(",") if x)
         plan = Plan(plan.regions, plan.latencies_ms, plan.trials, counts)
     if args.orgs_only:
