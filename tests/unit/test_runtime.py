@@ -6,7 +6,7 @@ import pytest
 
 from awsorg_operator.external import Identity
 from awsorg_operator.failures import Retry
-from awsorg_operator.kube.probes import Watchdog
+from awsorg_operator.kube.probes import ApiServerCheck, ApiServerError, Watchdog
 from awsorg_operator.kube.runtime import Runtime, backoff
 from awsorg_operator.resource import read_status
 from awsorg_operator.settings import Settings
@@ -51,6 +51,31 @@ def test_the_watchdog_names_a_reconcile_past_its_bound_only() -> None:
             stuck = dog.stuck()
             assert stuck is not None and "the reconcile of a" in stuck
     assert dog.stuck() is None  # finished: healthy again
+
+
+def test_the_api_server_probe_judges_the_checks_last_answer_and_its_age() -> None:
+    """/healthz reads the answer of the checking thread (`refresh` asks, as that thread
+    does): a failure, or an answer too old to trust (the thread is stuck), is a failure."""
+    now, answers = [0.0], ["v1.37.2"]
+
+    def ask() -> str:
+        if answers[0] == "down":
+            raise ConnectionRefusedError("connection refused")
+        return answers[0]
+
+    check = ApiServerCheck(ask, every=5, stale=30, clock=lambda: now[0])
+    assert check.latest() is None  # not asked yet: the first probe asks for itself
+    assert check.refresh() == "v1.37.2"
+    now[0] = 29
+    assert check.latest() == "v1.37.2"
+    now[0] = 31
+    with pytest.raises(ApiServerError, match="no answer for 31 s"):
+        check.latest()
+    answers[0] = "down"
+    with pytest.raises(ApiServerError, match="connection refused"):
+        check.refresh()
+    answers[0] = "v1.37.2"
+    assert check.refresh() == "v1.37.2"  # reachable again: healthy again
 
 
 def test_the_runtime_closes_every_pool_it_built_at_clean_up(

@@ -53,6 +53,10 @@ REGIONS = (
     "ap-southeast-2",
     "ap-northeast-1",
 )
+# The longest chain of AWS calls that must wait for each other in a new resource's first
+# reconcile through credentials.roleARN, per mode, as the code measured derives it
+# (docs/performance.md, "The critical path"); written into each run's results.
+CRITICAL_PATH_CALLS = {"adopt": 3, "setup": 5}
 MUTATING = ("Register", "Deregister", "Enable", "Disable", "Update")
 MODES = ("adopt", "setup")
 READY_TIMEOUT = 300.0
@@ -119,6 +123,7 @@ class Results:
     ready: list[ReadyTrials] = field(default_factory=list)
     orgs: list[OrgsRun] = field(default_factory=list)
     load_after: list[float] = field(default_factory=list)
+    critical_path_calls: dict[str, int] = field(default_factory=lambda: dict(CRITICAL_PATH_CALLS))
 
 
 class Bench:
@@ -210,7 +215,7 @@ class Bench:
             metrics_slowest_seconds=round(poller.answers["metrics"].slowest_seconds, 3),
             endpoint_polls=sum(a.polls for a in poller.answers.values()),
             endpoint_missed=sum(a.missed for a in poller.answers.values()),
-            profile=profile.top() if profile else {},
+            profile={**profile.top(), "layers": by_layer(profile.out)} if profile else {},
         )
 
     @contextmanager
@@ -313,6 +318,42 @@ def reconciles(op: Operator) -> float:
     return total
 
 
+# Where a CPU sample belongs, by the frames on its stack: the first layer whose markers match
+# wins. "Leaf" markers are matched only against the last two frames (every thread's stack
+# starts in threading.py). Frames of our own on the event loop count as the reconcile.
+LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("/metrics rendering", ("prometheus_client/exposition.py", "metrics_endpoint.py"), False),
+    ("AWS calls: HTTP (connect, send, read)", ("botocore/httpsession.py", "urllib3/"), False),
+    ("AWS calls: SigV4 signing", ("botocore/auth.py", "botocore/signers.py"), False),
+    ("AWS calls: rest of botocore (hooks, serialise, parse, retries)", ("botocore/",), False),
+    ("Kubernetes API client (Leases, status journal, probe)", ("kubernetes/",), False),
+    ("thread hand-offs (call pool, futures, locks)", ("concurrent/", "threading.py"), True),
+    ("logging", ("logging/", "pythonjsonlogger/"), False),
+    ("the reconcile (survey, plan, report, pydantic, series)", ("awsorg_operator/",), False),
+    ("kopf, asyncio, aiohttp (event loop, timers, watches)", ("kopf/", "asyncio/"), False),
+)
+
+
+def layer_of(frames: list[str]) -> str:
+    for name, markers, leaf in LAYERS:
+        looked = frames[-2:] if leaf else frames
+        if any(m in f and "__main__.py" not in f for f in looked for m in markers):
+            return name
+    return "other"
+
+
+def by_layer(raw: Path) -> list[tuple[str, float]]:
+    """py-spy's collapsed stacks (`--format raw`) as shares of CPU samples by layer."""
+    counts: Counter[str] = Counter()
+    text = raw.read_text() if raw.exists() else ""
+    for line in text.splitlines():
+        stack, _, n = line.rpartition(" ")
+        if stack and n.isdigit():
+            counts[layer_of(stack.split(";"))] += int(n)
+    total = sum(counts.values()) or 1
+    return [(name, round(n / total, 3)) for name, n in counts.most_common()]
+
+
 def versions() -> dict[str, str]:
     from importlib.metadata import version
 
@@ -375,14 +416,14 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=Path(".work/bench"))
     p.add_argument("--quick", action="store_true", help="few trials, small N (CI)")
     p.add_argument("--trials", type=int, help="trials per time-to-Ready cell")
-    p.add_argument("--orgs", help="comma-separated organization counts, e.g. 10,100,1000")
+    p.add_argument("--orgs", help='organization counts, e.g. 10,100,1000; "" for none')
     p.add_argument("--orgs-only", action="store_true", help="skip the time-to-Ready trials")
     p.add_argument("--profile", action="store_true", help="py-spy over each re-check of all")
     args = p.parse_args()
     plan = QUICK if args.quick else FULL
     if args.trials:
         plan = Plan(plan.regions, plan.latencies_ms, args.trials, plan.orgs)
-    if args.orgs:
+    if args.orgs is not None:  # "": no N-organizations run, time to Ready only
         counts = tuple(int(x) for x in args.orgs.split(",") if x)
         plan = Plan(plan.regions, plan.latencies_ms, plan.trials, counts)
     if args.orgs_only:

@@ -20,11 +20,15 @@ import matplotlib
 matplotlib.use("Agg")  # no display: write a PNG
 import matplotlib.pyplot as plt
 
-from awsorg_experiments.bench import median, percentile
+from awsorg_experiments.bench import CRITICAL_PATH_CALLS, median, percentile
 
-# The longest chain of AWS calls that must wait for each other, per mode (docs/performance.md
-# derives them): a new resource's first reconcile, through credentials.roleARN.
-CRITICAL_PATH_CALLS = {"adopt": 5, "setup": 7}
+# Runs made before their results recorded the critical path (issue 9's `before` and
+# `after`) were measured with the code of that time: adoption 5 calls deep, a set-up 7.
+LEGACY_CRITICAL_PATH_CALLS = {"adopt": 5, "setup": 7}
+
+
+def depth(run: dict[str, Any], mode: str) -> int:
+    return int(run.get("critical_path_calls", LEGACY_CRITICAL_PATH_CALLS)[mode])
 
 
 def load(results: Path, labels: Sequence[str]) -> list[dict[str, Any]]:
@@ -32,34 +36,42 @@ def load(results: Path, labels: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def ready_table(runs: list[dict[str, Any]]) -> str:
+    """p50, p95 and calls per cell and run; "x path" is the p50 over the run's critical path
+    (depth x latency), "above 0 ms" the part of the p50 above the same cell at 0 ms over it:
+    what the latency added, against what it must add (issue 19's target: at most 1.5)."""
     runs = [r for r in runs if r["ready"]]  # an --orgs-only run has no trials
     if not runs:
         return "No time-to-Ready trials in these runs (`--orgs-only`)."
     labels = [r["label"] for r in runs]
     head = ["mode", "Regions", "latency/call", "critical path"]
     for label in labels:
-        head += [f"{label} p50", f"{label} p95", f"{label} calls", f"{label} x path"]
+        head += [f"{label} {c}" for c in ("p50", "p95", "calls", "x path", "above 0 ms")]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    keys = [(t["mode"], t["regions"], t["latency_ms"]) for t in runs[0]["ready"]]
+    keys = dict.fromkeys(
+        (t["mode"], t["regions"], t["latency_ms"]) for r in runs for t in r["ready"]
+    )
     for mode, regions, latency in keys:
         path = CRITICAL_PATH_CALLS[mode] * latency / 1000
         row = [mode, str(regions), f"{latency} ms", f"{path:.2f} s" if latency else "-"]
         for run in runs:
-            found = [
-                t
-                for t in run["ready"]
-                if (t["mode"], t["regions"], t["latency_ms"]) == (mode, regions, latency)
-            ]
-            if not found:
-                row += ["-"] * 4
-                continue
-            seconds = found[0]["seconds"]
-            p50 = median(seconds)
-            ratio = f"{p50 / path:.2f}" if latency else "-"
-            calls = found[0]["aws_calls"][0]
-            row += [f"{p50:.2f} s", f"{percentile(seconds, 95):.2f} s", str(calls), ratio]
+            row += _ready_cells(run, mode, regions, latency)
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def _ready_cells(run: dict[str, Any], mode: str, regions: int, latency: int) -> list[str]:
+    cells = {(t["mode"], t["regions"], t["latency_ms"]): t for t in run["ready"]}
+    found = cells.get((mode, regions, latency))
+    if found is None:
+        return ["-"] * 5
+    p50 = median(found["seconds"])
+    out = [f"{p50:.2f} s", f"{percentile(found['seconds'], 95):.2f} s", str(found["aws_calls"][0])]
+    if not latency:
+        return [*out, "-", "-"]
+    path = depth(run, mode) * latency / 1000
+    zero = cells.get((mode, regions, 0))
+    above = f"{(p50 - median(zero['seconds'])) / path:.2f}" if zero else "-"
+    return [*out, f"{p50 / path:.2f}", above]
 
 
 def orgs_table(runs: list[dict[str, Any]]) -> str:
@@ -108,13 +120,14 @@ def _slowest(o: dict[str, Any], endpoint: str) -> str:
 
 
 def profile_table(runs: list[dict[str, Any]]) -> str:
-    """Where the operator's CPU went during each run's largest profiled re-check (py-spy)."""
+    """Where the operator's CPU went during each run's profiled re-checks (py-spy): by layer
+    for every profiled count, and by function for the largest."""
     out = []
     for run in runs:
+        profiled = [o for o in run["orgs"] if o.get("profile", {}).get("samples")]
+        out += [_layers(run["label"], o) for o in profiled if o["profile"].get("layers")]
         # The largest count of each run: the small ones are a few samples each.
-        for o in sorted(run["orgs"], key=lambda o: o["organizations"])[-1:]:
-            if not o.get("profile", {}).get("samples"):
-                continue  # not profiled, or too short to be sampled (1 organization)
+        for o in sorted(profiled, key=lambda o: o["organizations"])[-1:]:
             total = int(o["profile"]["samples"][0][1])
             out.append(
                 f"**{run['label']}, {o['organizations']} organizations** ({total} samples)\n\n"
@@ -126,6 +139,13 @@ def profile_table(runs: list[dict[str, Any]]) -> str:
                 out.append(f"| {a:.1%} | {_frame(leaf)} | {b:.1%} | {_frame(frame)} |")
             out.append("")
     return "\n".join(out) or "No profiled run (`--profile`)."
+
+
+def _layers(label: str, o: dict[str, Any]) -> str:
+    total = int(o["profile"]["samples"][0][1])
+    head = f"**{label}, {o['organizations']} organizations, by layer** ({total} samples)"
+    rows = [f"| {share:.1%} | {name} |" for name, share in o["profile"]["layers"]]
+    return "\n".join([head, "", "| share of CPU samples | layer |", "| --- | --- |", *rows, ""])
 
 
 def _frame(frame: str) -> str:

@@ -16,6 +16,11 @@ from awsorg_operator.failures import CallError, CallFailure, Kind
 T = TypeVar("T")
 
 REQUEST_TIMEOUT = 10  # seconds: a reconcile's thread must not hang on the API server
+# Connections the API client keeps open: as many as threads may call at once (the reconcile
+# workers, `--aws-workers`, 32 by default, and the probe). The client's default, 5 per core,
+# kept 10: in a burst (the first reconcile of all) it closed the others after each call, and
+# the next call paid a new TLS handshake ("Connection pool is full" in the log).
+POOL_CONNECTIONS = 64
 
 _lock = threading.Lock()
 _client: kubernetes.client.ApiClient | None = None
@@ -29,7 +34,9 @@ def api_client() -> kubernetes.client.ApiClient:
     global _client
     with _lock:
         if _client is None:
-            _client = kubernetes.client.ApiClient()
+            configuration = kubernetes.client.Configuration.get_default_copy()
+            configuration.connection_pool_maxsize = POOL_CONNECTIONS
+            _client = kubernetes.client.ApiClient(configuration)
         return _client
 
 

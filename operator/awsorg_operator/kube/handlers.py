@@ -16,7 +16,7 @@ import kopf
 from awsorg_operator import metrics
 from awsorg_operator.api import FINALIZER, GROUP, PLURAL, VERSION
 from awsorg_operator.failures import Retry
-from awsorg_operator.kube.probes import api_server_version
+from awsorg_operator.kube.probes import ApiServerError
 from awsorg_operator.kube.runtime import CLAIMS_KEY, Logger, Runtime
 from awsorg_operator.resource import Claim, claim_of
 from awsorg_operator.settings import Settings
@@ -59,9 +59,12 @@ def _register_operator(registry: kopf.OperatorRegistry, rt: Runtime, watch_timeo
     async def api_server(**_: Any) -> str:
         # Raising PermanentError makes kopf answer /healthz with 500 at once (a plain
         # exception would be retried inside the probe and hang it).
+        rt.api_server.start()
         try:
-            return await asyncio.to_thread(api_server_version)
-        except Exception as e:
+            # The checking thread's last answer; the first probe asks for itself.
+            found = rt.api_server.latest()
+            return found if found is not None else await asyncio.to_thread(rt.api_server.refresh)
+        except ApiServerError as e:
             raise kopf.PermanentError(f"the API server cannot be reached: {e}") from e
 
     # Async, as the index below: kopf runs sync handlers on its executor, where a probe

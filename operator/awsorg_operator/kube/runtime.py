@@ -29,7 +29,7 @@ from awsorg_operator.failures import Retry
 from awsorg_operator.kube import resource_metrics
 from awsorg_operator.kube.heap import HeapTrimmer
 from awsorg_operator.kube.leases import KubeLeases
-from awsorg_operator.kube.probes import Watchdog
+from awsorg_operator.kube.probes import ApiServerCheck, Watchdog
 from awsorg_operator.kube.status_journal import StatusJournal
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.report import invalid_spec
@@ -83,6 +83,7 @@ class Runtime:
         # apart from the event loop and kopf's own executor.
         self.pool = ThreadPoolExecutor(settings.aws_workers, thread_name_prefix="aws")
         self.watchdog = Watchdog(settings.stuck_seconds)
+        self.api_server = ApiServerCheck()  # started by the first probe, after the login
         self.locks = Locks()
         self.heap = HeapTrimmer()
         self.heap.start()
@@ -92,6 +93,7 @@ class Runtime:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.connector.close()
         self.heap.stop()
+        self.api_server.stop()
 
     async def run(
         self,
