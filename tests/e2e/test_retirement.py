@@ -4,11 +4,14 @@ operator killed while a step is on its way to AWS: it resumes and sends no write
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from awsorg_devstack import Operator
+from awsorg_devstack import REPO, Operator
 from awsorg_emulator import EmulatorControl
 from tests.e2e.conftest import Kube, wait_for
 
@@ -31,6 +34,43 @@ def retiring() -> dict[str, Any]:
             "retirement": {"deleteResources": "All"},
         },
     }
+
+
+REFUSED = [
+    (
+        "with trusted access enabled",
+        {"trustedAccess": "Enabled", "retirement": {"deleteResources": "Default"}},
+        "retirement requires trustedAccess: Disabled",
+    ),
+    (
+        "evidence finder without adminCredentials",
+        {
+            "trustedAccess": "Disabled",
+            "retirement": {"deleteResources": "Default", "evidenceFinder": "Disabled"},
+        },
+        "retirement.evidenceFinder requires adminCredentials",
+    ),
+    (
+        "no deregistration policy",
+        {"trustedAccess": "Disabled", "retirement": {}},
+        "spec.retirement.deleteResources: Required value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "spec", "message"), REFUSED, ids=[c[0] for c in REFUSED])
+def test_the_api_server_refuses_a_malformed_retirement_with_a_clear_message(
+    kube: Kube, operator_kubeconfig: Path, case: str, spec: dict[str, Any], message: str
+) -> None:
+    bad = {**retiring(), "metadata": {"name": "bad"}, "spec": spec}
+    done = kube("apply", "-f", "-", input=json.dumps(bad), check=False)
+    assert done.returncode != 0, case
+    assert message in done.stderr, done.stderr
+
+
+def test_the_example_is_admitted(kube: Kube, operator_kubeconfig: Path) -> None:
+    example = yaml.safe_load((REPO / "examples" / "retirement.yaml").read_text())
+    kube("apply", "--dry-run=server", "-f", "-", input=json.dumps(example))
 
 
 def writes(control: EmulatorControl) -> list[tuple[str, str]]:
