@@ -215,4 +215,6 @@ def test_the_plan_command_lists_every_step_of_the_retirement(
         ("DeregisterAccount", EAST, None),
     ]
     assert shown[-1] == ("DisableAWSServiceAccess", None, None)
+    text = run_plan(tmp_path, emulator.endpoint_url, resource, output="text").stdout
+    assert "approving would:" in text and "DeregisterAccount in us-east-1" in text
     assert not [c for c in control.calls() if c["operation"].startswith(MUTATING)]
