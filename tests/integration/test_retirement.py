@@ -218,3 +218,15 @@ def test_the_plan_command_lists_every_step_of_the_retirement(
     text = run_plan(tmp_path, emulator.endpoint_url, resource, output="text").stdout
     assert "approving would:" in text and "DeregisterAccount in us-east-1" in text
     assert not [c for c in control.calls() if c["operation"].startswith(MUTATING)]
+
+
+def test_under_observe_an_approved_retirement_is_listed_and_nothing_is_sent(org: Harness) -> None:
+    org.apply(**retire(), managementPolicy="Observe")
+    approve(org)
+    org.control.clear_calls()
+    org.reconcile()
+    assert ready(org) == ("False", "Drifted"), org.condition("Ready")
+    planned = org.status.planned_actions
+    assert {p.state.value for p in planned} == {"NotApplied"}
+    assert [p.operation for p in planned][-1] == "DisableAWSServiceAccess"
+    assert writes(org) == []
