@@ -125,7 +125,7 @@ def _disable_why(desired: Desired) -> str:
 def _message(want: RetirementDesired, org: str) -> str:
     finder = "turns evidence finder off (its CloudTrail Lake event data store is deleted), "
     data = (
-        "AWS deletes all Audit Manager data of the deregistered accounts within 7 days"
+        "AWS deletes the management account's Audit Manager data within 7 days"
         if want.delete_resources == "ALL"
         else "the data is kept and evidence ages out after 2 years"
     )
