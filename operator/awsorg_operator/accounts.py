@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from awsorg_operator.actions import AnyAction, UpdateAuditSettings
+from awsorg_operator.actions import AnyAction, DeregisterAccount, UpdateAuditSettings
 from awsorg_operator.external import (
     Connector,
     External,
@@ -23,16 +23,23 @@ from awsorg_operator.failures import CallFailure
 from awsorg_operator.observed import AccountStatus, Observed, OrgView
 from awsorg_operator.resource import Resource
 
+_ACTIVE = AccountStatus.ACTIVE
+
 
 class ReadAccounts:
     """The reads of both accounts: what the plan command gets."""
 
     def __init__(
-        self, main: Reader, admin: SettingsReader | None = None, admin_id: str | None = None
+        self,
+        main: Reader,
+        admin: SettingsReader | None = None,
+        admin_id: str | None = None,
+        own: SettingsReader | None = None,
     ) -> None:
         self._main: Reader = main
         self._admin: SettingsReader | None = admin
         self._admin_id = admin_id
+        self._own = own  # the management account's settings, for a retirement
 
     def observe_org(self) -> OrgView:
         return self._main.observe_org()
@@ -51,6 +58,10 @@ class ReadAccounts:
         skip: Collection[str] = frozenset(),
     ) -> Observed:
         observed = self._main.observe(org, regions, scan, skip)
+        if self._own is not None:
+            active = [v.region for v in observed.region_views() if v.account_status is _ACTIVE]
+            own = self._own.read_settings(active) if active else {}
+            observed = replace(observed, own_settings=dict(own))
         if self._admin is None:
             return observed
         # Only where the account is the registered administrator: elsewhere it is not
@@ -68,26 +79,41 @@ class Accounts(ReadAccounts):
     """Both accounts, reads and writes: each action goes to the account that sends it."""
 
     def __init__(
-        self, main: External, admin: SettingsAccount | None = None, admin_id: str | None = None
+        self,
+        main: External,
+        admin: SettingsAccount | None = None,
+        admin_id: str | None = None,
+        own: SettingsAccount | None = None,
     ) -> None:
-        super().__init__(main, admin, admin_id)
+        super().__init__(main, admin, admin_id, own)
         self._writer = main
         self._admin_writer = admin
+        self._own_writer = own
 
     def execute(self, action: AnyAction) -> None:
-        if isinstance(action, UpdateAuditSettings):
-            assert self._admin_writer is not None, "planned only with spec.adminCredentials"
-            self._admin_writer.update_settings(action)
-        else:
-            self._writer.execute(action)
+        # A retirement's steps in the management account go through the settings seam
+        # connected as that account; the administrator's settings through its own.
+        match action:
+            case DeregisterAccount():
+                assert self._own_writer is not None, "planned only for a retirement"
+                self._own_writer.deregister_account(action)
+            case UpdateAuditSettings() if self._own_writer and action.account_id != self._admin_id:
+                self._own_writer.update_settings(action)
+            case UpdateAuditSettings():
+                assert self._admin_writer is not None, "planned only with spec.adminCredentials"
+                self._admin_writer.update_settings(action)
+            case _:
+                self._writer.execute(action)
 
     def execute_all(self, actions: Sequence[AnyAction]) -> list[CallFailure | None]:
         """The management account's writes together, as its seam sends them; the settings,
         one per Region at most in a step, after them."""
-        main = [a for a in actions if not isinstance(a, UpdateAuditSettings)]
+        main = [a for a in actions if not isinstance(a, UpdateAuditSettings | DeregisterAccount)]
         sent = iter(self._writer.execute_all(main) if main else [])
         return [
-            attempt(a, self.execute) if isinstance(a, UpdateAuditSettings) else next(sent)
+            attempt(a, self.execute)
+            if isinstance(a, UpdateAuditSettings | DeregisterAccount)
+            else next(sent)
             for a in actions
         ]
 
@@ -97,6 +123,7 @@ def accounts_for(connector: Connector, settings: SettingsConnect | None, res: Re
     administrator's when the spec names one (spec.adminCredentials) and settings are wired."""
     main = connector.connect(res.identity)
     admin = res.admin_identity
+    own = settings(res.identity) if settings and res.spec.retirement else None
     if settings is None or admin is None or admin.role_arn is None:
-        return Accounts(main)
-    return Accounts(main, settings(admin), admin.role_arn.split(":")[4])
+        return Accounts(main, own=own)
+    return Accounts(main, settings(admin), admin.role_arn.split(":")[4], own)

@@ -74,6 +74,17 @@ class UpdateAuditSettings:
         return "; ".join(f"{name}={value}" for name, value in self.changes)
 
 
+@dataclass(frozen=True)
+class DeregisterAccount:
+    """The management account's `DeregisterAccount` in one Region (a retirement's last step
+    there), sent through the settings seam connected as the management account."""
+
+    region: str
+    account_id: str
+    why: str
+    operation: ClassVar[str] = "DeregisterAccount"
+
+
 # The management account's actions (spec.credentials).
 Action = (
     EnableTrustedAccess
@@ -84,14 +95,14 @@ Action = (
     | UpdateKmsKey
 )
 # Every action, whichever account sends it.
-AnyAction = Action | UpdateAuditSettings
+AnyAction = Action | UpdateAuditSettings | DeregisterAccount
 
 
 def _account_of(action: AnyAction) -> str | None:
     match action:
         case RegisterAccount():
             return action.admin_account_id
-        case RegisterAdmin() | DeregisterAdmin() | UpdateAuditSettings():
+        case RegisterAdmin() | DeregisterAdmin() | UpdateAuditSettings() | DeregisterAccount():
             return action.account_id
     return None
 
@@ -162,4 +173,6 @@ def describe(action: AnyAction) -> str:
             done = f"set the KMS key to {action.kms_key}"
         case UpdateAuditSettings():
             done = f"set Audit Manager settings in account {action.account_id}: {action.text()}"
+        case DeregisterAccount():
+            done = f"deregistered account {action.account_id} from Audit Manager"
     return f"{action.region or 'organization'}: {done} ({action.why})"

@@ -14,8 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from awsorg_operator.auditsettings import (
     AdminCredentials,
     AuditSettings,
+    Retirement,
     SettingsStatus,
+    arn_region,
     check_admin,
+    check_retirement,
     check_settings,
     per_region,
 )
@@ -50,13 +53,6 @@ KmsKey = Annotated[
     str,
     StringConstraints(pattern=r"^(DEFAULT|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+)$"),
 ]
-
-
-def key_region(kms_key: str) -> str | None:
-    """The Region a KMS key ARN names (arn:partition:kms:REGION:account:key/id); None for
-    DEFAULT, the AWS owned key, which every Region has."""
-    parts = kms_key.split(":")
-    return parts[3] if kms_key.startswith("arn:") and len(parts) > 3 else None
 
 
 class TrustedAccess(StrEnum):
@@ -102,6 +98,7 @@ class Spec(_Model):
         default=None, alias="regionSettings", min_length=1
     )
     admin_credentials: AdminCredentials | None = Field(default=None, alias="adminCredentials")
+    retirement: Retirement | None = None  # leave Audit Manager for good (retirement.py)
     # The person's statement, Region by Region, that no delegated administrator is registered
     # there: the only way a Region that is not read counts as "none" (plan.py, scan.py).
     assume_no_delegated_admin_in: tuple[RegionName, ...] | None = Field(
@@ -120,20 +117,21 @@ class Spec(_Model):
         check_settings(self.settings, self.region_settings, self.regions)
         given = self.settings is not None or self.region_settings is not None
         check_admin(self.admin_credentials, self.delegated_admin_account_id, given)
+        check_retirement(self.retirement, self.trusted_access.value, self.admin_credentials)
         return self
 
     def _check_kms_keys(self) -> None:
         # Mirrors the CEL rules: a key ARN names one Region and works only there.
         if self.kms_key is not None and self.kms_keys is not None:
             raise ValueError("set kmsKey or kmsKeys, not both")
-        arn_region = key_region(self.kms_key or "")
-        if arn_region and (self.regions is None or self.regions != (arn_region,)):
+        key_region = arn_region(self.kms_key)  # None for DEFAULT, which every Region has
+        if key_region and (self.regions is None or self.regions != (key_region,)):
             raise ValueError(
                 "a kmsKey ARN works in its own Region only: list exactly that Region in "
                 "regions, or use kmsKeys for a key per Region"
             )
         for region, key in (self.kms_keys or {}).items():
-            if key_region(key) not in (None, region):
+            if arn_region(key) not in (None, region):
                 raise ValueError(f"kmsKeys: the key for {region} is an ARN of another Region")
             if self.regions is not None and region not in self.regions:
                 raise ValueError(f"kmsKeys: {region} is not in regions")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -112,6 +112,16 @@ def check_admin(admin: AdminCredentials | None, delegated: str | None, settings:
         )
 
 
+def check_retirement(
+    retirement: Retirement | None, trusted_access: str, admin: AdminCredentials | None
+) -> None:
+    """Mirrors the CEL rules on retirement."""
+    if retirement is not None and trusted_access != "Disabled":
+        raise ValueError("retirement requires trustedAccess: Disabled")
+    if retirement is not None and retirement.evidence_finder and admin is None:
+        raise ValueError("retirement.evidenceFinder requires adminCredentials")
+
+
 def per_region(
     settings: AuditSettings | None,
     by_region: Mapping[Any, AuditSettings] | None,
@@ -179,3 +189,22 @@ class SettingsDesired:
 def approvals(value: str) -> frozenset[str]:
     """The approvals an annotation's value gives, each trimmed; empty ones dropped."""
     return frozenset(item.strip() for item in value.split(",") if item.strip())
+
+
+class Retirement(_Model):
+    """Leaving Audit Manager for good (retirement.py): with trustedAccess Disabled, every listed
+    Region is deregistered under the stated policy, then trusted access is disabled."""
+
+    delete_resources: DeleteResources = Field(alias="deleteResources")
+    evidence_finder: Literal["Disabled"] | None = Field(default=None, alias="evidenceFinder")
+
+
+@dataclass(frozen=True)
+class RetirementDesired:
+    """What the spec asks of the retirement, as the planner reads it."""
+
+    delete_resources: str  # as AWS takes it: ALL or DEFAULT
+    evidence_finder_off: bool
+    approved: frozenset[str] = frozenset()  # the annotation's approvals
+    generation: int = 0
+    admin_account_id: str | None = None  # spec.adminCredentials' account: evidence finder's

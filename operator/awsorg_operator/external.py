@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from awsorg_operator.actions import Action, AnyAction, UpdateAuditSettings
+from awsorg_operator.actions import Action, AnyAction, DeregisterAccount, UpdateAuditSettings
 from awsorg_operator.failures import CallError, CallFailure, unexpected
 from awsorg_operator.observed import Observed, OrgView, RegionFailure, SettingsView
 
@@ -87,6 +87,11 @@ class SettingsReader(Protocol):
 class SettingsAccount(SettingsReader, Protocol):
     def update_settings(self, action: UpdateAuditSettings) -> None:
         """One `UpdateSettings` with the action's fields only."""
+        ...
+
+    def deregister_account(self, action: DeregisterAccount) -> None:
+        """`DeregisterAccount` in the action's Region: a retirement's step, sent only when this
+        seam is connected as the management account."""
         ...
 
 

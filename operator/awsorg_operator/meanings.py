@@ -185,8 +185,8 @@ TABLE: tuple[Row, ...] = (
         Reason.IRREVERSIBLE_SETTING_BLOCKED,
         _PERSON,
         _WAITING,
-        "a setting that cannot be undone (evidence finder off, deleteResources All) waits for "
-        "approval",
+        "a setting that cannot be undone (evidence finder off, deleteResources All), or a "
+        "retirement, waits for approval",
     ),
     Row(
         Reason.ADMIN_CREDENTIALS_MISMATCH,

@@ -82,6 +82,9 @@ class Observed:
     # The administrator's settings by Region (spec.adminCredentials), read only where that
     # account is the registered administrator: elsewhere it is not registered and AWS refuses.
     settings: dict[str, SettingsView | RegionFailure] = field(default_factory=dict)
+    # The management account's own settings, read only for a retirement (its deregistration
+    # policy), in each listed Region where it is registered.
+    own_settings: dict[str, SettingsView | RegionFailure] = field(default_factory=dict)
 
     def region_views(self) -> list[RegionView]:
         return [r for r in self.regions.values() if isinstance(r, RegionView)]
@@ -90,7 +93,8 @@ class Observed:
         return [r for r in self.regions.values() if isinstance(r, RegionFailure)]
 
     def settings_failures(self) -> list[RegionFailure]:
-        return [r for r in self.settings.values() if isinstance(r, RegionFailure)]
+        seen = [*self.settings.values(), *self.own_settings.values()]
+        return [r for r in seen if isinstance(r, RegionFailure)]
 
     def fingerprint(self) -> str:
         """A short digest of what AWS showed, stable across processes: a write AWS refused for
@@ -109,6 +113,7 @@ class Observed:
                 regions,
                 sorted(self.admins_elsewhere.items()),
                 *([sorted(self.settings.items())] if self.settings else []),
+                *([sorted(self.own_settings.items())] if self.own_settings else []),
             )
         )
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]

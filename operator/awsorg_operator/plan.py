@@ -24,7 +24,7 @@ from awsorg_operator.actions import (
     UpdateKmsKey,
 )
 from awsorg_operator.api import ALLOW_ADMIN_CHANGE_ANNOTATION
-from awsorg_operator.auditsettings import SettingsDesired
+from awsorg_operator.auditsettings import RetirementDesired, SettingsDesired
 from awsorg_operator.observed import AccountStatus, Observed, RegionView
 from awsorg_operator.reasons import Reason
 from awsorg_operator.scan import assumed_note, unreadable_message, waiting_for_reads
@@ -39,10 +39,10 @@ class Desired:
     # The administrator a person approved deregistering (the approval annotation's value):
     # an approval is bound to the one account it names, so it approves one change.
     approved_removal: str | None = None
-    # Regions not read before disabling trusted access: the spec states, Region by Region,
-    # that no delegated administrator is registered there (assumeNoDelegatedAdminIn).
+    # Regions not read before disabling trusted access, as the spec says (assumeNoDelegatedAdminIn)
     assumed_no_admin: frozenset[str] = frozenset()
     settings: SettingsDesired | None = None  # the administrator's settings (settingsplan.py)
+    retirement: RetirementDesired | None = None  # leaving Audit Manager (retirement.py)
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,8 @@ def _ready(
         # Any blocker left waits for these reads, and says what they hold up and the fix.
         said = ["could not read AWS: " + _messages(failures), *(b.message for b in p.blockers)]
         return ("Unknown", reason(failures[0][1]), "; ".join(said))
+    if p.blockers:  # only "Pending" ones: AWS is still moving (evidence finder, a retirement)
+        return ("False", Reason.PENDING, "waiting for AWS: " + "; ".join(p.differences()))
     return ("True", Reason.RECONCILED, f"AWS matches the spec in {', '.join(s.desired.regions)}")
 
 

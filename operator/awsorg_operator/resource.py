@@ -20,7 +20,12 @@ from awsorg_operator.api import (
     Status,
     TrustedAccess,
 )
-from awsorg_operator.auditsettings import ALLOW_IRREVERSIBLE_ANNOTATION, SettingsDesired, approvals
+from awsorg_operator.auditsettings import (
+    ALLOW_IRREVERSIBLE_ANNOTATION,
+    RetirementDesired,
+    SettingsDesired,
+    approvals,
+)
 from awsorg_operator.external import Identity
 from awsorg_operator.failures import Retry
 from awsorg_operator.plan import Desired
@@ -74,6 +79,19 @@ class Resource:
             generation=self.generation,
         )
 
+    def _retirement(self) -> RetirementDesired | None:
+        wanted = self.spec.retirement
+        if wanted is None:
+            return None
+        admin = self.spec.admin_credentials
+        return RetirementDesired(
+            delete_resources=wanted.delete_resources.value.upper(),
+            evidence_finder_off=wanted.evidence_finder == "Disabled",
+            approved=approvals(self.annotations.get(ALLOW_IRREVERSIBLE_ANNOTATION, "")),
+            generation=self.generation,
+            admin_account_id=admin.account_id if admin else None,
+        )
+
     def desired(self, default_region: str) -> Desired:
         """What the spec asks of AWS, as the plan reads it."""
         return Desired(
@@ -84,6 +102,7 @@ class Resource:
             approved_removal=self.approved_removal,
             assumed_no_admin=self.spec.effective_assumed_regions(default_region),
             settings=self._settings(default_region),
+            retirement=self._retirement(),
         )
 
 

@@ -23,6 +23,7 @@ from awsorg_operator.auditsettings import (
 from awsorg_operator.observed import Observed, RegionFailure, SettingsView
 from awsorg_operator.plan import Blocker, Desired, Plan, plan
 from awsorg_operator.reasons import Reason
+from awsorg_operator.retirement import plan_retirement
 
 # (AWS field, value as sent, what a person reads) for one field that differs.
 Change = tuple[str, str, str]
@@ -32,6 +33,8 @@ _MOVING = ("ENABLE_IN_PROGRESS", "DISABLE_IN_PROGRESS")
 
 def plan_all(desired: Desired, observed: Observed) -> Plan:
     """The management account's plan (`plan.plan`), then the administrator's settings."""
+    if desired.retirement is not None:
+        return plan_retirement(desired, observed)
     base = plan(desired, observed)
     wanted = desired.settings
     if wanted is None or not desired.trusted_access:

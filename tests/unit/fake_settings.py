@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from awsorg_operator.actions import UpdateAuditSettings
+from awsorg_operator.actions import DeregisterAccount, UpdateAuditSettings
 from awsorg_operator.aws.admin_settings import parse, request
 from awsorg_operator.external import Identity
 from awsorg_operator.failures import CallError
@@ -36,3 +36,6 @@ class FakeAdminAccount:
     def update_settings(self, action: UpdateAuditSettings) -> None:
         params = request(action.changes)
         fake_aws_settings.update_settings(self.aws, self.account, action.region, params)
+
+    def deregister_account(self, action: DeregisterAccount) -> None:
+        fake_aws_settings.deregister_account(self.aws, self.account, action.region)

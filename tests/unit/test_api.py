@@ -118,6 +118,22 @@ def test_crd_enums_and_patterns_match_the_model() -> None:
         ({"trustedAccess": "Enabled", "regions": ["us-east-1", "us-east-1"]}, "unique"),
         ({"trustedAccess": "Enabled", "surprise": 1}, "surprise"),
         ({"trustedAccess": "Enabled", "kmsKey": "my-key"}, "kmsKey"),
+        (
+            {"trustedAccess": "Enabled", "retirement": {"deleteResources": "Default"}},
+            "retirement requires trustedAccess: Disabled",
+        ),
+        ({"trustedAccess": "Disabled", "retirement": {}}, "deleteResources"),
+        (
+            {"trustedAccess": "Disabled", "retirement": {"deleteResources": "Some"}},
+            "deleteResources",
+        ),
+        (
+            {
+                "trustedAccess": "Disabled",
+                "retirement": {"deleteResources": "All", "evidenceFinder": "Disabled"},
+            },
+            "retirement.evidenceFinder requires adminCredentials",
+        ),
     ],
 )
 def test_spec_refuses_bad_input(spec: dict[str, Any], error: str) -> None:

@@ -143,3 +143,18 @@ def test_a_role_outside_the_administrators_account_changes_nothing() -> None:
     o.reconcile()
     assert o.cond("Ready") == ("False", "AdminCredentialsMismatch")
     assert updates(o) == []
+
+
+def test_while_evidence_finder_moves_the_resource_is_not_ready() -> None:
+    """AWS takes a while to delete the event data store: Pending until it shows DISABLED, not
+    Ready=True on the strength of a write AWS has not finished."""
+    o = org(settings={"evidenceFinder": "Disabled"}, regions=["us-east-1"])
+    o.aws.settings.evidence_finder_seconds = None  # a step ends on settle()
+    o.annotations[ALLOW_IRREVERSIBLE_ANNOTATION] = f"{AUDIT}:evidenceFinder=Disabled@{o.generation}"
+    o.reconcile()
+    assert updates(o) == ["us-east-1"]
+    assert o.cond("Ready") == ("False", "Pending"), o.status.conditions
+    o.aws.settings.settle()
+    o.reconcile()
+    assert o.cond("Ready") == ("True", "Reconciled"), o.status.conditions
+    assert updates(o) == ["us-east-1"]

@@ -10,7 +10,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from awsorg_operator.actions import UpdateAuditSettings
+from awsorg_operator.actions import DeregisterAccount, UpdateAuditSettings
+from awsorg_operator.aws import auditmanager
 from awsorg_operator.aws.calls import call
 from awsorg_operator.aws.clients import AwsClients, ClientFactory
 from awsorg_operator.aws.concurrency import CallPool
@@ -46,6 +47,11 @@ class AwsSettingsAccount:
         am = self._aws.auditmanager(action.region)
         args = request(action.changes)
         call("UpdateSettings", lambda: am.update_settings(**args))
+
+    def deregister_account(self, action: DeregisterAccount) -> None:
+        # Its call lives with the management account's (auditmanager.py): only the management
+        # account's seam sends it, so the administrator's role is not granted it.
+        auditmanager.deregister_account(self._aws.auditmanager(action.region))
 
     def _guarded(self, region: str) -> Callable[[], SettingsView | RegionFailure]:
         am = self._aws.auditmanager(region)

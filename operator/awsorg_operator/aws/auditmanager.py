@@ -78,3 +78,9 @@ def deregister_admin(am: AuditManagerClient, admin: str) -> None:
 
 def update_kms_key(am: AuditManagerClient, kms_key: str) -> None:
     call("UpdateSettings", lambda: am.update_settings(kmsKey=kms_key))
+
+
+def deregister_account(am: AuditManagerClient) -> None:
+    """A retirement's last call in a Region; it applies the account's deregistration policy.
+    Sent again to an account already INACTIVE, AWS answers INACTIVE (the emulator's README)."""
+    call("DeregisterAccount", am.deregister_account)

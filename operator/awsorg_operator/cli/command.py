@@ -117,10 +117,11 @@ def preview(
     admin = res.admin_identity
     try:
         main = connector.connect(res.identity)
+        own = settings(res.identity) if settings and res.spec.retirement else None
         if settings is not None and admin is not None and admin.role_arn:
-            reader = ReadAccounts(main, settings(admin), admin.role_arn.split(":")[4])
+            reader = ReadAccounts(main, settings(admin), admin.role_arn.split(":")[4], own)
         else:
-            reader = ReadAccounts(main)
+            reader = ReadAccounts(main, own=own)
         return survey(ReadOnly(reader), res, desired)
     except CallError as e:
         return Survey(res, desired, error=e.failure)
