@@ -17,8 +17,15 @@
 # then append @sha256:... here and in hack/base-image/Dockerfile, where Dependabot keeps both
 # tag and digest current (it cannot read this ARG; a unit test keeps the two lines equal).
 ARG PYTHON_IMAGE=docker.io/library/python:3.11.15-slim-bookworm
+# The build stage's base, for the build machine's own platform: the same image by default.
+# hack/image.sh names the local stand-in of the host's architecture here.
+ARG BUILD_PYTHON_IMAGE=${PYTHON_IMAGE}
 
-FROM ${PYTHON_IMAGE} AS build
+# The build stage runs on the build machine's platform, never under emulation: for another
+# target platform the install script fetches that platform's wheels (TARGETARCH, which RUN sees
+# in its environment) instead of running pip under QEMU: about 10 minutes for arm64 on 2 cores.
+FROM --platform=${BUILDPLATFORM} ${BUILD_PYTHON_IMAGE} AS build
+ARG TARGETARCH
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -30,7 +37,8 @@ COPY . /src
 # pip byte-compiles the installed modules here, so the read-only runtime never writes .pyc.
 RUN hack/install-package.sh /opt/awsorg-operator
 
-FROM ${PYTHON_IMAGE} AS runtime
+# The target platform named again: buildah 1.28 would otherwise keep the build stage's.
+FROM --platform=${TARGETPLATFORM} ${PYTHON_IMAGE} AS runtime
 
 # A numeric, non-root user with a passwd entry (getpass/getpwuid work) and no login shell.
 RUN groupadd --system --gid 65532 awsorg \

@@ -15,7 +15,9 @@
 #
 # --platform linux/amd64 or linux/arm64 (default: the host's). A foreign platform runs under
 # QEMU: Debian's qemu-user-static, registered with binfmt_misc here when it is not yet
-# (ensure_binfmt; needs root). The arm64 stand-in takes about 6 minutes, the image 3.
+# (ensure_binfmt; needs root). The arm64 stand-in takes about 6 minutes, once. The image's build
+# stage runs natively and installs the foreign platform's wheels; only the runtime stage's
+# user creation runs under QEMU (a cached layer after the first build).
 #
 # "Reachable" is decided without a long hang: a base already in podman's storage is used as
 # is; otherwise one HTTPS request to the registry's /v2/ endpoint, 3 s to connect and 5 s in
@@ -233,9 +235,13 @@ main() {
       mode=standin
     fi
   fi
+  # The build stage runs on the host's own platform (the Dockerfile's BUILD_PYTHON_IMAGE): the
+  # host's stand-in too, so that nothing of a foreign platform's build runs under QEMU.
+  local builder=$base
   if [ "$mode" = standin ]; then
     ensure_standin "$arch"
-    base=$STANDIN_REPO-$arch pull=never
+    ensure_standin "$(host_arch)"
+    base=$STANDIN_REPO-$arch builder=$STANDIN_REPO-$(host_arch) pull=never
   else
     pull=missing
   fi
@@ -249,9 +255,11 @@ main() {
 
   # The labels that vary go as --label too: buildah 1.28's layer cache reuses the Dockerfile's
   # LABEL step when only the ARG values in it changed (measured: the revision stayed that of
-  # the first build). The ARGs keep `docker build` right.
+  # the first build). The ARGs keep `docker build` right. BUILDPLATFORM is given because
+  # buildah 1.28 does not set it (docker buildx does).
   local start=$SECONDS key args=(
-    --build-arg "PYTHON_IMAGE=$base" --build-arg "VERSION=$version"
+    --build-arg "PYTHON_IMAGE=$base" --build-arg "BUILD_PYTHON_IMAGE=$builder"
+    --build-arg "BUILDPLATFORM=linux/$(host_arch)" --build-arg "VERSION=$version"
     --build-arg "REVISION=$revision" --build-arg "CREATED=$created"
   )
   local -A labels=([base.name]=$base [version]=$version [revision]=$revision [created]=$created)

@@ -9,7 +9,7 @@
 #   1. X.Y.Z must equal pyproject.toml's version, Chart.yaml's version and appVersion, and
 #      CHANGELOG.md must have a "## [X.Y.Z]" section. Nothing is stamped: the release commit
 #      carries the version, so the tag, the package, the chart and the image all agree.
-#   2. The image for linux/amd64 and linux/arm64 (hack/image.sh; arm64 under QEMU), pushed as
+#   2. The image for linux/amd64 and linux/arm64 (hack/image.sh; arm64 from arm64 wheels), pushed as
 #      one OCI index, REGISTRY/awsorg-operator:X.Y.Z.
 #   3. An SPDX SBOM of each platform image (syft, read from the registry), attached to that
 #      image as a signed attestation (predicate type https://spdx.dev/Document).
@@ -125,8 +125,7 @@ check_version() {
 # Builds one image per platform and pushes them as one OCI index; sets INDEX_DIGEST and
 # PLATFORM_DIGEST[arch].
 build_and_push_index() {
-  local list=localhost/awsorg-operator:release-$VERSION arch tag
-  podman manifest rm "$list" >/dev/null 2>&1 || true
+  local list=$LIST arch tag
   podman manifest create "$list" >/dev/null
   for arch in "${PLATFORMS[@]}"; do
     tag=$(cd "$REPO" && hack/image.sh --platform "linux/$arch" --tag "$list-$arch")
@@ -295,12 +294,22 @@ PY
   log "verified: signatures, SBOM and provenance attestations, the chart's pinned digest"
 }
 
+cleanup() {
+  local arch
+  podman manifest rm "$LIST" >/dev/null 2>&1 || true
+  for arch in "${PLATFORMS[@]}"; do podman untag "$LIST-$arch" "$LIST-$arch" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+
 main() {
   parse_args "$@"
   need_tools
   STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   WORK=$(mktemp -d)
-  trap 'rm -rf "$WORK"' EXIT
+  # The local manifest list and image tags are this run's own (podman's storage is shared by
+  # every checkout and run on the machine) and go when it ends; the layers stay as cache.
+  LIST=localhost/awsorg-operator:release-$VERSION-${WORK##*.}
+  trap cleanup EXIT
   IMAGE=$REGISTRY/awsorg-operator
   CHART=$REGISTRY/charts/awsorg-operator
   check_version

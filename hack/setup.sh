@@ -21,5 +21,7 @@ hack/install-package.sh "$venv"
     -c hack/constraints.txt -r hack/requirements-dev.txt -e hack/devtools
 export PATH="$PWD/$venv/bin:$PATH"
 
+# hack/test.sh times the tools apart from the rest of the set-up.
+if declare -F timing_phase >/dev/null; then timing_phase "tools (hack/build-tools.sh)"; fi
 printf '\n==> Go-built tools (%s)\n' "${AWSORG_BUILD_ONLY:-all of them}"
 hack/build-tools.sh ${AWSORG_BUILD_ONLY:+--only "$AWSORG_BUILD_ONLY"}

@@ -53,8 +53,11 @@ def _base_images() -> list[str]:
             args.setdefault(name, default)
     images = []
     for stage in _stages():
-        image = stage[0].args.split()[0]
-        images.append(re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], image))
+        # FROM [--platform=...] IMAGE [AS NAME]; an ARG's default may name another ARG.
+        image = next(word for word in stage[0].args.split() if not word.startswith("--"))
+        while "${" in image:
+            image = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], image)
+        images.append(image)
     return images
 
 
