@@ -6,13 +6,15 @@ Audit Manager settings it reads and writes. The reconciler and the plan command 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from awsorg_operator.actions import AnyAction, DeregisterAccount, UpdateAuditSettings
 from awsorg_operator.external import (
     Connector,
     External,
+    Identity,
     Reader,
     SettingsAccount,
     SettingsConnect,
@@ -23,7 +25,7 @@ from awsorg_operator.failures import CallFailure
 from awsorg_operator.observed import AccountStatus, Observed, OrgView
 from awsorg_operator.resource import Resource
 
-_ACTIVE = AccountStatus.ACTIVE
+S = TypeVar("S")  # a settings seam: reads only (the plan command) or reads and writes
 
 
 class ReadAccounts:
@@ -59,7 +61,11 @@ class ReadAccounts:
     ) -> Observed:
         observed = self._main.observe(org, regions, scan, skip)
         if self._own is not None:
-            active = [v.region for v in observed.region_views() if v.account_status is _ACTIVE]
+            active = [
+                v.region
+                for v in observed.region_views()
+                if v.account_status is AccountStatus.ACTIVE
+            ]
             own = self._own.read_settings(active) if active else {}
             observed = replace(observed, own_settings=dict(own))
         if self._admin is None:
@@ -121,9 +127,17 @@ class Accounts(ReadAccounts):
 def accounts_for(connector: Connector, settings: SettingsConnect | None, res: Resource) -> Accounts:
     """The accounts a resource reaches: the management account's identity, and the
     administrator's when the spec names one (spec.adminCredentials) and settings are wired."""
-    main = connector.connect(res.identity)
-    admin = res.admin_identity
+    return Accounts(connector.connect(res.identity), *settings_seams(settings, res))
+
+
+def settings_seams(
+    settings: Callable[[Identity], S] | None, res: Resource
+) -> tuple[S | None, str | None, S | None]:
+    """The settings seams a resource reaches, for the reconciler and the plan command alike:
+    the administrator's (with its account) when spec.adminCredentials names one, and the
+    management account's own when a retirement is declared."""
     own = settings(res.identity) if settings and res.spec.retirement else None
-    if settings is None or admin is None or admin.role_arn is None:
-        return Accounts(main, own=own)
-    return Accounts(main, settings(admin), admin.role_arn.split(":")[4], own)
+    admin, creds = res.admin_identity, res.spec.admin_credentials
+    if settings is None or admin is None or creds is None:
+        return None, None, own
+    return settings(admin), creds.account_id, own

@@ -195,7 +195,7 @@ class PlannedState(StrEnum):
     """Why a planned action was not carried out (yet)."""
 
     NOT_APPLIED = "NotApplied"  # managementPolicy Observe
-    AWAITING_APPROVAL = "AwaitingApproval"  # replaces or removes an administrator
+    AWAITING_APPROVAL = "AwaitingApproval"  # waits for an approval annotation
     REFUSED = "Refused"  # AWS refused it for good; not sent again until something changes
     IN_FLIGHT = "InFlight"  # sent; AWS does not show it yet (eventual consistency)
 

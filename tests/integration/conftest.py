@@ -7,11 +7,13 @@ kopf handlers drive, with nothing mocked.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from awsorg_emulator import EmulatorControl, EmulatorProcess
@@ -128,16 +130,56 @@ class Clock:
         self.at += delta
 
 
-@pytest.fixture
-def reconciler(aws_env: None) -> Reconciler:
-    # A fresh factory per test, so the environment set above is what boto3 reads.
+def make_reconciler(max_attempts: int = 2, region: str = "us-east-1") -> Reconciler:
+    """A reconciler wired as kube/runtime.py wires it, the administrator's settings included.
+    Built per test, so the environment `aws_env` set is what boto3 reads."""
+    connector = AwsConnector(
+        ClientFactory(ClientSettings(default_region=region, max_attempts=max_attempts))
+    )
     return Reconciler(
-        AwsConnector(ClientFactory(ClientSettings(default_region="us-east-1", max_attempts=2))),
+        connector,
         MemoryLeases(),  # one store per test, shared by its resources, as the API server's
         MemoryJournal(),
-        default_region="us-east-1",
+        default_region=region,
         now=Clock(),
+        settings=connector.connect_settings,
     )
+
+
+@pytest.fixture
+def reconciler(aws_env: None) -> Reconciler:
+    return make_reconciler()
+
+
+ADMIN_EXTERNAL_ID = "ext-admin-1"
+
+
+@pytest.fixture
+def admin_role(emulator: EmulatorProcess, control: EmulatorControl) -> str:
+    """The role in the administrator's account that the operator assumes for its settings,
+    trusting the management account with an external ID (docs/aws-permissions.md)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{MGMT}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": ADMIN_EXTERNAL_ID}},
+            }
+        ],
+    }
+    iam = boto3.client(
+        "iam",
+        region_name=REGIONS[0],
+        endpoint_url=emulator.endpoint_url,
+        aws_access_key_id=AUDIT,  # someone working in the administrator's account
+        aws_secret_access_key="x",
+    )
+    created = iam.create_role(
+        RoleName="awsorg-operator-admin", AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    return str(created["Role"]["Arn"])
 
 
 @pytest.fixture

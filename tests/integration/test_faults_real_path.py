@@ -6,10 +6,9 @@ write), never an exception raised by hand.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from awsorg_devbase import wait_for
 from awsorg_emulator import EmulatorControl
 from awsorg_emulator.schema import CallRecord
 from awsorg_operator.api import PlannedState
@@ -41,10 +40,12 @@ def test_a_write_in_flight_is_not_sent_again_while_aws_reads_lag(
     assert org.writes() == [("RegisterOrganizationAdminAccount", "eu-west-1")], "sent twice"
     assert out.retry is Retry.SOON
     assert [p.state for p in org.status.planned_actions] == [PlannedState.IN_FLIGHT]
-    deadline = time.monotonic() + 15
-    while org.condition("Ready")[0] != "True" and time.monotonic() < deadline:
-        time.sleep(0.5)
+
+    def ready() -> bool:  # reconciles, as the re-check does, until the lagging read catches up
         adopt(org).reconcile()
+        return org.condition("Ready")[0] == "True"
+
+    wait_for("the read to show the administrator", ready, timeout=15, every=0.5)
     assert org.condition("Ready")[0:2] == ("True", "Reconciled")
     assert len(org.writes()) == 1 and am_state(control, "eu-west-1")["adminAccountID"] == AUDIT
 
@@ -97,12 +98,14 @@ def test_assumed_role_credentials_are_refreshed_across_several_expiries(
     # Reconciles until AWS has issued credentials three times (each lifetime ends within 2 s,
     # so a slow machine only makes each reconcile span more of them); the total wait alone
     # is bounded. What is asserted is what AWS saw: no request with expired credentials.
-    deadline = time.monotonic() + 90
-    while len(_assumed(control)) < 3:
-        assert time.monotonic() < deadline, f"renewed {len(_assumed(control)) - 1} times in 90 s"
+
+    def renewed_twice() -> bool:
         org.reconcile()
         assert org.condition("Ready")[0:2] == ("True", "Reconciled"), org.condition("Synced")
-        time.sleep(0.5)  # pacing between reconciles, as the re-check's interval would
+        return len(_assumed(control)) >= 3
+
+    # Every 0.5 s: the pacing of reconciles, as the re-check's interval would.
+    wait_for("credentials issued three times", renewed_twice, timeout=90, every=0.5)
     assert control.config()["expiredRequests"] == 0, "an expired token was sent"
 
 

@@ -7,70 +7,34 @@ reconcile sends only what is left (the emulator's call log says what was sent)."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_operator.auditsettings import ALLOW_IRREVERSIBLE_ANNOTATION
-from awsorg_operator.aws.clients import ClientFactory
-from awsorg_operator.aws.connector import AwsConnector
-from awsorg_operator.reconciler import Reconciler
-from awsorg_operator.settings import ClientSettings
-from tests.integration.conftest import AUDIT, MGMT, REGIONS, Clock, Harness
+from tests.integration.conftest import (
+    ADMIN_EXTERNAL_ID,
+    AUDIT,
+    MGMT,
+    MUTATING,
+    REGIONS,
+    Harness,
+    make_reconciler,
+)
 from tests.integration.test_plan_command import parsed, run_plan
-from tests.memory_kube import MemoryJournal, MemoryLeases
 
 pytestmark = pytest.mark.integration
 
 ORG = "o-awsorgemu01"
-EXTERNAL_ID = "ext-retire-1"
 EAST, WEST = REGIONS
 
 
 @pytest.fixture
-def admin_role(emulator: EmulatorProcess, control: EmulatorControl) -> str:
-    """The administrator's role the operator assumes to turn evidence finder off there."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{MGMT}:root"},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}},
-            }
-        ],
-    }
-    iam = boto3.client(
-        "iam",
-        region_name=EAST,
-        endpoint_url=emulator.endpoint_url,
-        aws_access_key_id=AUDIT,
-        aws_secret_access_key="x",
-    )
-    role = iam.create_role(
-        RoleName="awsorg-operator-admin", AssumeRolePolicyDocument=json.dumps(trust)
-    )
-    return str(role["Role"]["Arn"])
-
-
-@pytest.fixture
 def org(aws_env: None, control: EmulatorControl) -> Harness:
-    reconciler = Reconciler(
-        connector := AwsConnector(
-            ClientFactory(ClientSettings(default_region=EAST, max_attempts=1))
-        ),
-        MemoryLeases(),
-        MemoryJournal(),
-        default_region=EAST,
-        now=Clock(),
-        settings=connector.connect_settings,
-    )
-    return Harness(reconciler, control)
+    # One attempt per call: a refused step is refused, not retried past the fault a test sets.
+    return Harness(make_reconciler(max_attempts=1, region=EAST), control)
 
 
 def retire(role: str | None = None, **retirement: str) -> dict[str, Any]:
@@ -80,7 +44,7 @@ def retire(role: str | None = None, **retirement: str) -> dict[str, Any]:
         "retirement": {"deleteResources": "Default", **retirement},
     }
     if role:
-        spec["adminCredentials"] = {"roleARN": role, "externalID": EXTERNAL_ID}
+        spec["adminCredentials"] = {"roleARN": role, "externalID": ADMIN_EXTERNAL_ID}
     return spec
 
 
@@ -95,9 +59,6 @@ def writes(org: Harness) -> list[tuple[str, str, str]]:
         for c in org.control.calls()
         if c["operation"].startswith(MUTATING)
     ]
-
-
-MUTATING = ("Register", "Deregister", "Enable", "Disable", "Update", "Create", "Delete")
 
 
 def in_steps(sent: list[tuple[str, str, str]]) -> list[tuple[str, set[str], str]]:

@@ -21,11 +21,9 @@ from awsorg_operator.aws.clients import ClientFactory
 from awsorg_operator.aws.connector import AwsConnector
 from awsorg_operator.external import Identity
 from awsorg_operator.observed import SettingsView
-from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.settings import ClientSettings
-from tests.integration.conftest import AUDIT, Clock, Harness
+from tests.integration.conftest import ADMIN_EXTERNAL_ID, AUDIT, Harness
 from tests.integration.test_plan_command import manifest, parsed, run_plan
-from tests.memory_kube import MemoryJournal, MemoryLeases
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +31,6 @@ REGION = "us-east-1"
 TOPIC = f"arn:aws:sns:{REGION}:{AUDIT}:audit-events"
 OWNER = f"arn:aws:iam::{AUDIT}:role/auditor"
 KEY = f"arn:aws:kms:{REGION}:{AUDIT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-EXTERNAL_ID = "ext-settings-1"
 
 # Each field: the value the spec sets, and how someone changes it outside Kubernetes
 # (UpdateSettings' own parameters, sent as the administrator).
@@ -65,43 +62,6 @@ FIELDS: list[tuple[str, Any, dict[str, Any]]] = [
 IDS = [f[0] for f in FIELDS]
 
 
-@pytest.fixture
-def admin_role(emulator: EmulatorProcess, control: EmulatorControl) -> str:
-    """The role in the administrator's account the operator assumes, trusting the management
-    account with an external ID (docs/aws-permissions.md)."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}},
-            }
-        ],
-    }
-    iam = as_admin(emulator.endpoint_url, "iam")
-    created = iam.create_role(
-        RoleName="awsorg-operator-admin", AssumeRolePolicyDocument=json.dumps(trust)
-    )
-    return str(created["Role"]["Arn"])
-
-
-@pytest.fixture
-def org(aws_env: None, control: EmulatorControl) -> Harness:
-    reconciler = Reconciler(
-        connector := AwsConnector(
-            ClientFactory(ClientSettings(default_region=REGION, max_attempts=2))
-        ),
-        MemoryLeases(),
-        MemoryJournal(),
-        default_region=REGION,
-        now=Clock(),
-        settings=connector.connect_settings,
-    )
-    return Harness(reconciler, control)
-
-
 def as_admin(endpoint: str, service: str) -> Any:
     """Someone working in the administrator's account, outside Kubernetes."""
     return boto3.client(
@@ -118,7 +78,7 @@ def spec(role: str, **extra: Any) -> dict[str, Any]:
         "trustedAccess": "Enabled",
         "delegatedAdminAccountID": AUDIT,
         "regions": [REGION],
-        "adminCredentials": {"roleARN": role, "externalID": EXTERNAL_ID},
+        "adminCredentials": {"roleARN": role, "externalID": ADMIN_EXTERNAL_ID},
         **extra,
     }
 
@@ -254,7 +214,7 @@ def test_the_plan_command_shows_the_settings_and_what_it_would_send(
 ) -> None:
     resource = manifest(
         regions=[REGION],
-        adminCredentials={"roleARN": admin_role, "externalID": EXTERNAL_ID},
+        adminCredentials={"roleARN": admin_role, "externalID": ADMIN_EXTERNAL_ID},
         settings={"snsTopic": TOPIC, "evidenceFinder": "Disabled"},
     )
     control.clear_calls()

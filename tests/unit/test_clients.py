@@ -48,9 +48,9 @@ def test_an_identity_idle_longer_than_the_bound_gets_new_credentials() -> None:
     first = factory.for_identity(idle)
     now[0] = 90
     assert factory.for_identity(idle) is first  # used again: its idle time starts anew
-    factory.for_identity(busy)
+    busy_first = factory.for_identity(busy)
     now[0] = 180
-    assert factory.for_identity(busy) is not None
+    assert factory.for_identity(busy) is busy_first  # used 90 s ago: kept
     assert factory.for_identity(idle) is first
     now[0] = 300
     factory.for_identity(busy)

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TextIO
 import yaml
 from pydantic import ValidationError
 
-from awsorg_operator.accounts import ReadAccounts
+from awsorg_operator.accounts import ReadAccounts, settings_seams
 from awsorg_operator.api import KIND
 from awsorg_operator.aws.clients import ClientFactory
 from awsorg_operator.aws.connector import AwsConnector
@@ -114,14 +114,8 @@ def preview(
     Kubernetes (the organization's claim, the record of writes) and without act; the
     administrator's settings too, with spec.adminCredentials."""
     desired = res.desired(default_region)
-    admin = res.admin_identity
     try:
-        main = connector.connect(res.identity)
-        own = settings(res.identity) if settings and res.spec.retirement else None
-        if settings is not None and admin is not None and admin.role_arn:
-            reader = ReadAccounts(main, settings(admin), admin.role_arn.split(":")[4], own)
-        else:
-            reader = ReadAccounts(main, own=own)
+        reader = ReadAccounts(connector.connect(res.identity), *settings_seams(settings, res))
         return survey(ReadOnly(reader), res, desired)
     except CallError as e:
         return Survey(res, desired, error=e.failure)
