@@ -3,7 +3,8 @@
 kubelet v1.37 on cgroup v1 needs ``failCgroupV1: false``, ``cgroupDriver: cgroupfs`` and
 ``failSwapOn: false``. It runs in the node's network namespace (its iptables chains stay
 there) but in the host's mount namespace and cgroups, so :class:`HostChanges` records what
-it touches outside the node's folder and puts it back: the host sysctls it sets, the
+it touches outside the node's folder and puts it back: the host sysctls it sets
+(:class:`.sysctls.SysctlLedger`, shared by the nodes on this host), the
 bind mounts (its root folder onto itself, the pods' volumes), its cgroups (all under a
 ``cgroupRoot`` of this node's own) and what it writes to /var/log/containers and
 /run/containerd (the shims' sockets and libcni's cache go with containerd,
@@ -19,17 +20,10 @@ import signal
 import subprocess
 from pathlib import Path
 
+from .sysctls import SysctlLedger
+
 __all__ = ["HostChanges", "kubelet_args", "write_kubelet_config"]
 
-#: Host sysctls the kubelet's container manager sets (pkg/kubelet/cm setupNode).
-_SYSCTLS = (
-    "vm/overcommit_memory",
-    "vm/panic_on_oom",
-    "kernel/panic",
-    "kernel/panic_on_oops",
-    "kernel/keys/root_maxkeys",
-    "kernel/keys/root_maxbytes",
-)
 _HOST_DIRS = (Path("/var/log/containers"), Path("/var/log/pods"), Path("/run/containerd"))
 _CGROUPS = Path("/sys/fs/cgroup")
 
@@ -98,13 +92,11 @@ class HostChanges:
     def __init__(self, node_folder: Path, cgroup_root: str) -> None:
         self._folder = node_folder.resolve()
         self._cgroup_root = cgroup_root
-        self._sysctls: dict[str, str] = {}
+        self._sysctls = SysctlLedger(str(self._folder))
         self._new_dirs: list[Path] = []
 
     def record(self) -> None:
-        for name in _SYSCTLS:
-            with contextlib.suppress(OSError):
-                self._sysctls[name] = Path("/proc/sys", name).read_text().strip()
+        self._sysctls.join()
         self._new_dirs = [d for d in _HOST_DIRS if not d.exists()]
         self._create_cgroup_root()
 
@@ -122,7 +114,7 @@ class HostChanges:
     def undo(self) -> None:
         self._kill_and_remove_cgroups()
         self._unmount()
-        self._restore_sysctls()
+        self._sysctls.leave()
         self._clean_host_dirs()
 
     def _cgroup_dirs(self) -> list[Path]:
@@ -155,13 +147,6 @@ class HostChanges:
                 mounts.append(point)
         for point in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", point], capture_output=True, check=False)
-
-    def _restore_sysctls(self) -> None:
-        for name, value in self._sysctls.items():
-            path = Path("/proc/sys", name)
-            with contextlib.suppress(OSError):
-                if path.read_text().strip() != value:
-                    path.write_text(value)
 
     def _clean_host_dirs(self) -> None:
         # Log links into this node's folder go; folders the kubelet created go once empty.

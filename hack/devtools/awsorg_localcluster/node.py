@@ -89,6 +89,11 @@ class LocalNode:
         return _require(self._network).host_address
 
     @property
+    def suffix(self) -> str:
+        """The random part of the names this node gives on the host: links, cgroups, CNI."""
+        return _require(self._network).suffix
+
+    @property
     def pause_image(self) -> str:
         """The locally built sandbox image, in the node's containerd."""
         return _require(self._containerd).sandbox_image
@@ -176,17 +181,11 @@ class LocalNode:
 
     def _start_controllers(self, cp: LocalControlPlane, logs: Path) -> None:
         common = [f"--kubeconfig={cp.kubeconfig}", "--leader-elect=false", "--secure-port=0"]
-        self._spawn(
-            "kube-controller-manager",
-            [
-                str(tool_path("kube-controller-manager")),
-                *common,
-                f"--root-ca-file={cp.ca_cert}",
-                f"--service-account-private-key-file={cp.pki.service_account_key}",
-                f"--service-cluster-ip-range={SERVICE_RANGE}",
-            ],
-            logs,
-        )
+        self._spawn("kube-controller-manager", [
+            str(tool_path("kube-controller-manager")), *common, f"--root-ca-file={cp.ca_cert}",
+            f"--service-account-private-key-file={cp.pki.service_account_key}",
+            f"--service-cluster-ip-range={SERVICE_RANGE}",
+        ], logs)  # fmt: skip
         self._spawn("kube-scheduler", [str(tool_path("kube-scheduler")), *common], logs)
 
     def _spawn(self, name: str, argv: list[str], logs: Path) -> None:
