@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+import urllib.request
+from collections.abc import Iterator
+
 import pytest
 
 from awsorg_operator.external import Identity
@@ -53,17 +58,55 @@ def test_the_watchdog_names_a_reconcile_past_its_bound_only() -> None:
     assert dog.stuck() is None  # finished: healthy again
 
 
-def test_the_api_server_probe_judges_the_checks_last_answer_and_its_age() -> None:
+class VersionServer:
+    """A loopback HTTP server answering its version; :meth:`stop` closes its port, so the
+    next request is refused by the kernel, as it is when the API server is down."""
+
+    def __init__(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        """Listen (again) on a new port of the kernel's choosing."""
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"v1.37.2")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/version"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def ask(self) -> str:
+        with urllib.request.urlopen(self.url, timeout=5) as answer:
+            return str(answer.read().decode())
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def version_server() -> Iterator[VersionServer]:
+    server = VersionServer()
+    yield server
+    if server.thread.is_alive():
+        server.stop()
+
+
+def test_the_api_server_probe_judges_the_checks_last_answer_and_its_age(
+    version_server: VersionServer,
+) -> None:
     """/healthz reads the answer of the checking thread (`refresh` asks, as that thread
     does): a failure, or an answer too old to trust (the thread is stuck), is a failure."""
-    now, answers = [0.0], ["v1.37.2"]
-
-    def ask() -> str:
-        if answers[0] == "down":
-            raise ConnectionRefusedError("connection refused")
-        return answers[0]
-
-    check = ApiServerCheck(ask, every=5, stale=30, clock=lambda: now[0])
+    now = [0.0]
+    check = ApiServerCheck(version_server.ask, every=5, stale=30, clock=lambda: now[0])
     assert check.latest() is None  # not asked yet: the first probe asks for itself
     assert check.refresh() == "v1.37.2"
     now[0] = 29
@@ -71,10 +114,10 @@ def test_the_api_server_probe_judges_the_checks_last_answer_and_its_age() -> Non
     now[0] = 31
     with pytest.raises(ApiServerError, match="no answer for 31 s"):
         check.latest()
-    answers[0] = "down"
-    with pytest.raises(ApiServerError, match="connection refused"):
+    version_server.stop()
+    with pytest.raises(ApiServerError, match="Connection refused"):
         check.refresh()
-    answers[0] = "v1.37.2"
+    version_server.start()
     assert check.refresh() == "v1.37.2"  # reachable again: healthy again
 
 
