@@ -25,9 +25,10 @@ class HistoryError(RuntimeError):
 
 
 def git(*args: str, repo: Path = REPO, check: bool = True) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
-    )
+    # The tests run as root (CI: under sudo) in a checkout another user may own: git refuses
+    # such a repository ("dubious ownership") unless it is named safe.
+    command = ["git", "-c", f"safe.directory={repo}", "-C", str(repo), *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if check and done.returncode != 0:
         raise HistoryError(f"git {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout.strip()
