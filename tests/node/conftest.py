@@ -80,18 +80,21 @@ class Helm:
         self.node = node
         self.folder = folder
 
-    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        # Helm's and client-go's caches in the test's folder, not in ~ (or the cwd).
+    def env(self) -> dict[str, str]:
+        """The node's admin kubeconfig; Helm's and client-go's caches in the test's folder,
+        not in ~ (or the cwd)."""
         helm_home = str(self.folder / "helm")
-        env = os.environ | {
+        return os.environ | {
             "KUBECONFIG": str(self.node.kubeconfig),
             "KUBECACHEDIR": str(self.folder / "kube-cache"),
             "HELM_CACHE_HOME": helm_home,
             "HELM_CONFIG_HOME": helm_home,
             "HELM_DATA_HOME": helm_home,
         }
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            [str(tool_path("helm")), *args], capture_output=True, text=True, env=env,
+            [str(tool_path("helm")), *args], capture_output=True, text=True, env=self.env(),
             cwd=REPO, timeout=600, check=False,
         )  # fmt: skip
         if check and done.returncode != 0:
