@@ -170,6 +170,15 @@ class ArgoCD:
         for patch in self.cm_patches:
             self.patch_argocd_cm(patch)
 
+    def remove_from_cluster(self) -> None:
+        """Undoes install_in_cluster, for a cluster that outlives this Argo CD (the one node
+        every tests/node module shares); call it once the controllers are stopped."""
+        crds = [f"crd/{name.removesuffix('-crd.yaml')}s.argoproj.io" for name in _CRDS]
+        self.cluster.kubectl("delete", *crds, "--ignore-not-found", "--timeout=120s",
+                             timeout=180)  # fmt: skip
+        self.cluster.kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found",
+                             "--timeout=180s", timeout=240)  # fmt: skip
+
     def patch_argocd_cm(self, patch: Path) -> None:
         """As docs/argocd.md tells users: `kubectl patch --type merge --patch-file`."""
         self.cluster.kubectl(
