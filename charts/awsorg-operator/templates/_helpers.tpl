@@ -117,6 +117,8 @@ spec:
     fsGroup: 65532
     seccompProfile:
       type: RuntimeDefault
+  initContainers:
+    {{- include "awsorg-operator.waitForOtherWorkload" . | nindent 4 }}
   containers:
     - name: operator
       image: {{ include "awsorg-operator.image" . | quote }}
@@ -227,12 +229,7 @@ spec:
       resources:
         {{- toYaml .Values.resources | nindent 8 }}
       securityContext:
-        allowPrivilegeEscalation: false
-        privileged: false
-        readOnlyRootFilesystem: true
-        runAsNonRoot: true
-        capabilities:
-          drop: [ALL]
+        {{- include "awsorg-operator.containerSecurityContext" . | nindent 8 }}
       volumeMounts:
         - name: tmp
           mountPath: /tmp
@@ -252,4 +249,63 @@ spec:
   affinity:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+{{- end }}
+
+{{/*
+The pods of the other workload kind: the StatefulSet's when this is the Deployment (one
+replica), the Deployment's when this is the StatefulSet. Each controller adds its own label.
+*/}}
+{{- define "awsorg-operator.otherWorkloadPods" -}}
+{{- $kindLabel := ternary "statefulset.kubernetes.io/pod-name" "pod-template-hash" (eq (int .Values.replicaCount) 1) }}
+{{- printf "app.kubernetes.io/name=%s,app.kubernetes.io/instance=%s,%s" (include "awsorg-operator.name" .) .Release.Name $kindLabel }}
+{{- end }}
+
+{{/*
+Going from 1 replica to more (or back), `helm upgrade` creates the new workload before it
+deletes the old one, and the old kind's pods do not take part in the new kind's peering (a
+single replica runs standalone). So the operator of the new workload starts only once every
+pod of the other kind is gone: its containers stopped, in-flight AWS calls included. Without
+another workload's pods it starts at once.
+*/}}
+{{- define "awsorg-operator.waitForOtherWorkload" -}}
+- name: wait-for-other-workload
+  image: {{ include "awsorg-operator.image" . | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: [python, -c]
+  args:
+    - |
+      import os, time
+      from kubernetes import client, config
+      config.load_incluster_config()
+      api, ns, selector = client.CoreV1Api(), os.environ["POD_NAMESPACE"], os.environ["OTHER_PODS"]
+      while True:
+          found = api.list_namespaced_pod(ns, label_selector=selector, _request_timeout=30).items
+          running = [p.metadata.name for p in found if p.status.phase not in ("Succeeded", "Failed")]
+          if not running:
+              break
+          print("waiting for the other workload's pods to stop:", *running, flush=True)
+          time.sleep(2)
+  env:
+    - name: POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    - name: OTHER_PODS
+      value: {{ include "awsorg-operator.otherWorkloadPods" . | quote }}
+  resources:
+    {{- toYaml .Values.resources | nindent 4 }}
+  securityContext:
+    {{- include "awsorg-operator.containerSecurityContext" . | nindent 4 }}
+  volumeMounts:
+    - name: tmp
+      mountPath: /tmp
+{{- end }}
+
+{{- define "awsorg-operator.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
 {{- end }}
