@@ -200,6 +200,13 @@ def test_each_workload_starts_once_the_other_kinds_pods_are_gone(
     labels = workload["spec"]["selector"]["matchLabels"]
     assert env["OTHER_PODS"] == ",".join([f"{k}={v}" for k, v in labels.items()] + [other])
     assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    if other == DEPLOYMENT_POD:  # and a standby lets the pods above it announce themselves
+        index = "metadata.labels['apps.kubernetes.io/pod-index']"
+        assert env["PRIORITY"] == {"fieldRef": {"fieldPath": index}}
+        assert env["TOP_PRIORITY"] == str(workload["spec"]["replicas"] - 1)
+        assert env["PEERING"] == rendered[scenario].one("ClusterKopfPeering")["metadata"]["name"]
+    else:
+        assert not {"PRIORITY", "TOP_PRIORITY", "PEERING"} & set(env)
 
 
 # --- the pod: restricted Pod Security Standard, probes, settings -------------------------

@@ -274,7 +274,7 @@ another workload's pods it starts at once.
   command: [python, -c]
   args:
     - |
-      import os, time
+      import datetime, os, time
       from kubernetes import client, config
       config.load_incluster_config()
       api, ns, selector = client.CoreV1Api(), os.environ["POD_NAMESPACE"], os.environ["OTHER_PODS"]
@@ -285,6 +285,23 @@ another workload's pods it starts at once.
               break
           print("waiting for the other workload's pods to stop:", *running, flush=True)
           time.sleep(2)
+      # A standby lets the pod it stands by for announce itself first (for at most a peering
+      # lifetime): StatefulSet pods start together, and one that saw no peer would reconcile.
+      mine, top = int(os.environ.get("PRIORITY", "0")), int(os.environ.get("TOP_PRIORITY", "0"))
+      peerings = client.CustomObjectsApi()
+      deadline = time.time() + 60
+      while mine < top and time.time() < deadline:
+          found = peerings.list_cluster_custom_object(
+              "kopf.dev", "v1", "clusterkopfpeerings", _request_timeout=30,
+              field_selector="metadata.name=" + os.environ["PEERING"])["items"]
+          now = datetime.datetime.now(datetime.timezone.utc)
+          live = [p for f in found for p in (f.get("status") or {}).values()
+                  if isinstance(p, dict) and p.get("priority", 0) > mine
+                  and datetime.datetime.fromisoformat(p["lastseen"]).timestamp() + p.get("lifetime", 60) > now.timestamp()]
+          if live:
+              break
+          print("waiting for a peer of higher priority to announce itself", flush=True)
+          time.sleep(2)
   env:
     - name: POD_NAMESPACE
       valueFrom:
@@ -292,6 +309,16 @@ another workload's pods it starts at once.
           fieldPath: metadata.namespace
     - name: OTHER_PODS
       value: {{ include "awsorg-operator.otherWorkloadPods" . | quote }}
+    {{- if gt (int .Values.replicaCount) 1 }}
+    - name: PEERING
+      value: {{ include "awsorg-operator.peeringName" . | quote }}
+    - name: PRIORITY
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.labels['apps.kubernetes.io/pod-index']
+    - name: TOP_PRIORITY
+      value: {{ sub (int .Values.replicaCount) 1 | toString | quote }}
+    {{- end }}
   resources:
     {{- toYaml .Values.resources | nindent 4 }}
   securityContext:
