@@ -176,6 +176,39 @@ def test_peering_with_one_replica_keeps_the_deployment(rendered: dict[str, Rende
     assert "PodDisruptionBudget" not in r.kinds()
 
 
+# The label each controller puts on its own pods: the StatefulSet's, the Deployment's.
+STATEFULSET_POD = "statefulset.kubernetes.io/pod-name"
+DEPLOYMENT_POD = "pod-template-hash"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "other"), [("defaults", STATEFULSET_POD), ("two-replicas", DEPLOYMENT_POD)]
+)
+def test_each_workload_starts_once_the_other_kinds_pods_are_gone(
+    rendered: dict[str, Rendered], scenario: str, other: str
+) -> None:
+    """helm upgrade between 1 and more replicas creates the new kind before it deletes the
+    old: the new pods' init container waits until this release's pods of the other are gone."""
+    workload = _workload(rendered[scenario])
+    spec = _pod_spec(rendered[scenario])
+    (init,) = spec["initContainers"]
+    (operator,) = spec["containers"]
+    assert init["name"] == "wait-for-other-workload"
+    assert init["image"] == operator["image"]
+    assert init["command"] == ["python", "-c"] and "list_namespaced_pod" in init["args"][0]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in init["env"]}
+    labels = workload["spec"]["selector"]["matchLabels"]
+    assert env["OTHER_PODS"] == ",".join([f"{k}={v}" for k, v in labels.items()] + [other])
+    assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    if other == DEPLOYMENT_POD:  # and a standby lets the pods above it announce themselves
+        index = "metadata.labels['apps.kubernetes.io/pod-index']"
+        assert env["PRIORITY"] == {"fieldRef": {"fieldPath": index}}
+        assert env["TOP_PRIORITY"] == str(workload["spec"]["replicas"] - 1)
+        assert env["PEERING"] == rendered[scenario].one("ClusterKopfPeering")["metadata"]["name"]
+    else:
+        assert not {"PRIORITY", "TOP_PRIORITY", "PEERING"} & set(env)
+
+
 # --- the pod: restricted Pod Security Standard, probes, settings -------------------------
 
 
@@ -190,13 +223,13 @@ def test_pod_meets_the_restricted_pod_security_standard(
     assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         assert not spec.get(key)
-    (container,) = spec["containers"]
-    ctx = container["securityContext"]
-    assert ctx["allowPrivilegeEscalation"] is False
-    assert ctx["privileged"] is False
-    assert ctx["capabilities"] == {"drop": ["ALL"]}
-    assert ctx["readOnlyRootFilesystem"] is True
-    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    for container in spec["initContainers"] + spec["containers"]:
+        ctx = container["securityContext"]
+        assert ctx["allowPrivilegeEscalation"] is False
+        assert ctx["privileged"] is False
+        assert ctx["capabilities"] == {"drop": ["ALL"]}
+        assert ctx["readOnlyRootFilesystem"] is True
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
     assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in spec["volumes"]
     assert all("hostPath" not in v for v in spec["volumes"])
 
@@ -320,6 +353,8 @@ def test_cluster_role_grants_exactly_what_the_operator_needs(
             "resources": ["leases"],
             "verbs": ["get", "create", "update"],
         },
+        # The init container's: the other workload's pods (wait-for-other-workload).
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
     ]
 
 

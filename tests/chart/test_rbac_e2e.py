@@ -94,6 +94,8 @@ ALLOWED = [
     ("get", "leases.coordination.k8s.io", f"--namespace={NAMESPACE}"),
     ("create", "leases.coordination.k8s.io", f"--namespace={NAMESPACE}"),
     ("update", "leases.coordination.k8s.io", f"--namespace={NAMESPACE}"),
+    # The init container that waits for the other workload kind's pods.
+    ("list", "pods", f"--namespace={NAMESPACE}"),
 ]
 
 #: What it must not get.
@@ -115,6 +117,8 @@ DENIED = [
     ("list", "namespaces"),
     ("list", "pods", "--all-namespaces"),
     ("create", "pods", f"--namespace={NAMESPACE}"),
+    ("get", "pods", f"--namespace={NAMESPACE}"),
+    ("watch", "pods", f"--namespace={NAMESPACE}"),
     ("create", "serviceaccounts/token", f"--namespace={NAMESPACE}"),
     ("impersonate", "serviceaccounts"),
     ("escalate", "clusterroles.rbac.authorization.k8s.io"),

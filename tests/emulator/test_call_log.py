@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from awsorg_emulator import AUDIT_ACCOUNT_ID, MANAGEMENT_ACCOUNT_ID, EmulatorControl
@@ -67,3 +69,21 @@ def test_call_log_is_cleared_on_request_and_on_reset(
 
     assert after_clear == []
     assert control.calls() == []
+
+
+def test_callers_are_named_as_cloudtrail_names_them(
+    aws: ClientFactory, control: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's address and User-Agent: callers behind one address (pods behind a node's
+    masquerade) are told apart by their SDK's application ID (AWS_SDK_UA_APP_ID)."""
+    for app in ("replica-0", "replica-1"):
+        monkeypatch.setenv("AWS_SDK_UA_APP_ID", app)  # as the node tests give each pod its UID
+        aws("sts").get_caller_identity()
+
+    calls = control.calls()
+
+    assert {c["sourceIPAddress"] for c in calls} == {"127.0.0.1"}
+    assert [re.findall(r"\bapp/(\S+)", c["userAgent"]) for c in calls] == [
+        ["replica-0"],
+        ["replica-1"],
+    ]

@@ -28,6 +28,8 @@ class CallLog:
             "fault": fault,
             "started": started,
             "ended": time.time(),
+            "sourceIPAddress": ctx.source_ip,
+            "userAgent": ctx.user_agent,
         }
         with self._lock:
             self._calls.append(entry)

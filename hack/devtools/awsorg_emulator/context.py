@@ -34,6 +34,8 @@ class RequestContext:
     operation: str
     method: str
     path: str
+    source_ip: str = ""
+    user_agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ def describe_request(
         operation=operation or f"{method} {path}",
         method=method,
         path=path,
+        source_ip=str(environ.get("REMOTE_ADDR", "")),
+        user_agent=str(environ.get("HTTP_USER_AGENT", "")),
     )
 
 

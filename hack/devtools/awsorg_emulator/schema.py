@@ -16,6 +16,10 @@ class CallRecord(TypedDict):
     # tests of concurrent callers read the order of calls that overlap from these.
     started: float
     ended: float
+    # Who called, named as CloudTrail names them: the client's address and its User-Agent
+    # (an SDK's `app/<id>` part, AWS_SDK_UA_APP_ID, tells callers behind one address apart).
+    sourceIPAddress: str
+    userAgent: str
 
 
 class AccountView(TypedDict):
