@@ -17,6 +17,7 @@ It writes `soak.json` (every sample) and `soak.md` (the figures) into --out.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import statistics
 import time
@@ -169,7 +170,8 @@ def _loop(soak: Soak, seconds: float) -> None:
     while (now := time.monotonic()) < start + seconds:
         if now >= next_sample:
             soak.sample(now - start)
-            next_sample += SAMPLE_SECONDS
+            # Samples missed while an injection held the loop are skipped, not caught up.
+            next_sample = max(next_sample + SAMPLE_SECONDS, now)
         if now >= fault_ends:
             soak.aws.clear_faults()
             fault_ends = float("inf")
@@ -204,10 +206,14 @@ def _judge(s: Soak, minutes: float) -> dict[str, object]:
     if unhealthy:
         failures.append(f"/healthz unhealthy outside recovery at t={unhealthy[:5]}")
     window = 2 * RESYNC_SECONDS
+    # Each sample against the last one a window earlier, found by time: samples are not evenly
+    # spaced (a fault's injection can hold the loop, and a restart's recovery is sampled dense).
+    times = [x.t for x in s.samples]
+    earlier = [bisect.bisect_right(times, b.t - window) - 1 for b in s.samples]
     spans = [
-        (a, b)
-        for a, b in zip(s.samples, s.samples[int(window / SAMPLE_SECONDS) :], strict=False)
-        if quiet(a.t) and quiet(b.t)
+        (s.samples[i], b)
+        for i, b in zip(earlier, s.samples, strict=True)
+        if i >= 0 and quiet(s.samples[i].t) and quiet(b.t)
     ]
     stalls = [b.t for a, b in spans if b.reconciles <= a.reconciles]
     if stalls:
