@@ -41,9 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         standalone=settings.peering is None,
         peering_name=settings.peering,
         priority=settings.priority,
-        liveness_endpoint=(
-            f"http://0.0.0.0:{settings.health_port}/healthz" if settings.health_port else None
-        ),
+        # /healthz is served by the runtime (kube/health_endpoint.py), not on kopf's loop.
+        liveness_endpoint=None,
     )
     return 0
 

@@ -1,6 +1,6 @@
 """kopf wiring: thin handlers that hand each event to the runtime (`runtime.py`), plus kopf's
-settings, the login and the probes. The runtime is built at registration and closed at kopf's
-clean-up.
+settings, the login, and the start of /healthz (its checks are in `probes.py`). The runtime is
+built at registration and closed at kopf's clean-up.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import kopf
 from awsorg_operator import metrics
 from awsorg_operator.api import FINALIZER, GROUP, PLURAL, VERSION
 from awsorg_operator.failures import Retry
-from awsorg_operator.kube.probes import ApiServerError
 from awsorg_operator.kube.runtime import CLAIMS_KEY, Logger, Runtime
 from awsorg_operator.resource import Claim, claim_of
 from awsorg_operator.settings import Settings
@@ -33,48 +32,31 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
 
 
 def _register_operator(registry: kopf.OperatorRegistry, rt: Runtime, watch_timeout: int) -> None:
-    """What concerns the operator as a whole: settings, login, clean-up and the probes."""
+    """What concerns the operator as a whole: settings, login, clean-up and /healthz."""
 
     @kopf.on.startup(registry=registry)
-    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         _configure_kopf(settings, watch_timeout)
+        rt.serve_health()
 
     @kopf.on.cleanup(registry=registry)
-    def close(**_: Any) -> None:
-        rt.close()
+    async def close(**_: Any) -> None:
+        rt.stop_heartbeat()
+        await asyncio.to_thread(rt.close)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         # The kubernetes client understands every kubeconfig (exec plugins such as
         # `aws eks get-token` included) and the in-cluster ServiceAccount.
         info = kopf.login_via_client(**kwargs)
+        # The configuration is loaded: the API server can be asked, for /healthz.
+        rt.api_server.start()
         # Events about a cluster-scoped object go to the connection's default namespace:
         # make it the operator's own, where the chart lets it create Events.
         namespace = os.environ.get("POD_NAMESPACE")
         if info is not None and namespace:
             info = dataclasses.replace(info, default_namespace=namespace)
         return info
-
-    @kopf.on.probe(id="apiServer", registry=registry)
-    async def api_server(**_: Any) -> str:
-        # Raising PermanentError makes kopf answer /healthz with 500 at once (a plain
-        # exception would be retried inside the probe and hang it).
-        rt.api_server.start()
-        try:
-            # The checking thread's last answer; the first probe asks for itself.
-            found = rt.api_server.latest()
-            return found if found is not None else await asyncio.to_thread(rt.api_server.refresh)
-        except ApiServerError as e:
-            raise kopf.PermanentError(f"the API server cannot be reached: {e}") from e
-
-    # Async, as the index below: kopf runs sync handlers on its executor, where a probe
-    # would queue behind every other sync handler at a thousand resources.
-    @kopf.on.probe(id="reconciles", registry=registry)
-    async def reconciles(**_: Any) -> str:
-        stuck = rt.watchdog.stuck()
-        if stuck:
-            raise kopf.PermanentError(stuck)
-        return "none stuck"
 
 
 def _register_resource(registry: kopf.OperatorRegistry, rt: Runtime, resync: float) -> None:

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import kopf
@@ -26,10 +27,10 @@ from awsorg_operator.aws.concurrency import CallPool
 from awsorg_operator.aws.connector import AwsConnector
 from awsorg_operator.conditions import READY, SYNCED
 from awsorg_operator.failures import Retry
-from awsorg_operator.kube import resource_metrics
+from awsorg_operator.kube import health_endpoint, resource_metrics
 from awsorg_operator.kube.heap import HeapTrimmer
 from awsorg_operator.kube.leases import KubeLeases
-from awsorg_operator.kube.probes import ApiServerCheck, Watchdog
+from awsorg_operator.kube.probes import ApiServerCheck, LoopHeartbeat, Watchdog
 from awsorg_operator.kube.status_journal import StatusJournal
 from awsorg_operator.reconciler import Reconciler
 from awsorg_operator.report import invalid_spec
@@ -83,10 +84,32 @@ class Runtime:
         # apart from the event loop and kopf's own executor.
         self.pool = ThreadPoolExecutor(settings.aws_workers, thread_name_prefix="aws")
         self.watchdog = Watchdog(settings.stuck_seconds)
-        self.api_server = ApiServerCheck()  # started by the first probe, after the login
+        self.api_server = ApiServerCheck()  # started by kopf's login, which loads the config
+        self.heartbeat = LoopHeartbeat()
+        self._health_port = settings.health_port
+        self._health: ThreadingHTTPServer | None = None
+        self._beating: asyncio.Task[None] | None = None
         self.locks = Locks()
         self.heap = HeapTrimmer()
         self.heap.start()
+
+    def serve_health(self) -> None:
+        """On the event loop, at start-up: its heartbeat, and /healthz from a thread. kopf
+        retries a start-up handler that failed: what started stays started."""
+        if self._beating is None:
+            self._beating = asyncio.get_running_loop().create_task(self.heartbeat.run())
+        if self._health_port and self._health is None:
+            checks = {
+                "eventLoop": self.heartbeat.check,
+                "apiServer": self.api_server.check,
+                "reconciles": self.watchdog.check,
+            }
+            self._health = health_endpoint.serve(self._health_port, checks)
+
+    def stop_heartbeat(self) -> None:
+        """On the event loop, at clean-up, before `close`."""
+        if self._beating is not None:
+            self._beating.cancel()
 
     def close(self) -> None:
         """Stops the pools and closes the AWS clients; reconciles still queued are dropped."""
@@ -94,6 +117,9 @@ class Runtime:
         self.connector.close()
         self.heap.stop()
         self.api_server.stop()
+        if self._health is not None:
+            self._health.shutdown()
+            self._health.server_close()
 
     async def run(
         self,
