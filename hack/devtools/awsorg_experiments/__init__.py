@@ -5,6 +5,9 @@ they measure or show rather than assert (tests/e2e runs each briefly, to keep th
   into docs/performance.md;
 - `soak`: the operator for minutes under faults, watched for leaks and stalls (hack/soak.sh);
 - `demo`: the operator taking over an organization and correcting drift (hack/demo.sh).
+- `nodesizing`: the chart's pod's memory per organization count on the one-node cluster
+  (hack/node-sizing.sh), from `nodememory`'s load and cgroup readings, which
+  tests/node/test_memory.py shares.
 
 Kept apart from the fixtures so that what the tests stand on holds no experiment.
 Development tooling only: never shipped."""
