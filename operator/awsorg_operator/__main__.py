@@ -1,7 +1,8 @@
 """Entry point: `python -m awsorg_operator` or `awsorg-operator`, as in the container.
 
 With no subcommand it runs the operator (the image and the chart call it so);
-`awsorg-operator plan ...` shows what it would do, without Kubernetes and without writing.
+`awsorg-operator plan ...` shows what it would do, without Kubernetes and without writing;
+`awsorg-operator wait-for-turn` is the chart's init container (kube/startup.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 import kopf
 
 from awsorg_operator.cli import command
-from awsorg_operator.kube import handlers, metrics_endpoint
+from awsorg_operator.kube import handlers, metrics_endpoint, startup
 from awsorg_operator.settings import LogFormat, parse
 
 _LOG_FORMATS = {
@@ -27,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["plan"]:  # the operator's own arguments are all flags
         return command.main(args[1:])
+    if args[:1] == ["wait-for-turn"]:
+        return startup.main(args[1:])
     settings = parse(args)
     kopf.configure(verbose=settings.verbose, log_format=_LOG_FORMATS[settings.log_format])
     # botocore logs credentials-adjacent details at DEBUG; keep it at INFO even with -v.

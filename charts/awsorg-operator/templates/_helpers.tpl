@@ -265,43 +265,16 @@ Going from 1 replica to more (or back), `helm upgrade` creates the new workload 
 deletes the old one, and the old kind's pods do not take part in the new kind's peering (a
 single replica runs standalone). So the operator of the new workload starts only once every
 pod of the other kind is gone: its containers stopped, in-flight AWS calls included. Without
-another workload's pods it starts at once.
+another workload's pods it starts at once. Then a StatefulSet pod below the highest ordinal
+waits (at most the peering lifetime) for a live peer of higher priority, so that pods started
+together never both reconcile.
 */}}
 {{- define "awsorg-operator.waitForOtherWorkload" -}}
 - name: wait-for-other-workload
   image: {{ include "awsorg-operator.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  command: [python, -c]
-  args:
-    - |
-      import datetime, os, time
-      from kubernetes import client, config
-      config.load_incluster_config()
-      api, ns, selector = client.CoreV1Api(), os.environ["POD_NAMESPACE"], os.environ["OTHER_PODS"]
-      while True:
-          found = api.list_namespaced_pod(ns, label_selector=selector, _request_timeout=30).items
-          running = [p.metadata.name for p in found if p.status.phase not in ("Succeeded", "Failed")]
-          if not running:
-              break
-          print("waiting for the other workload's pods to stop:", *running, flush=True)
-          time.sleep(2)
-      # A standby lets the pod it stands by for announce itself first (for at most a peering
-      # lifetime): StatefulSet pods start together, and one that saw no peer would reconcile.
-      mine, top = int(os.environ.get("PRIORITY", "0")), int(os.environ.get("TOP_PRIORITY", "0"))
-      peerings = client.CustomObjectsApi()
-      deadline = time.time() + 60
-      while mine < top and time.time() < deadline:
-          found = peerings.list_cluster_custom_object(
-              "kopf.dev", "v1", "clusterkopfpeerings", _request_timeout=30,
-              field_selector="metadata.name=" + os.environ["PEERING"])["items"]
-          now = datetime.datetime.now(datetime.timezone.utc)
-          live = [p for f in found for p in (f.get("status") or {}).values()
-                  if isinstance(p, dict) and p.get("priority", 0) > mine
-                  and datetime.datetime.fromisoformat(p["lastseen"]).timestamp() + p.get("lifetime", 60) > now.timestamp()]
-          if live:
-              break
-          print("waiting for a peer of higher priority to announce itself", flush=True)
-          time.sleep(2)
+  # The image's entry point: `awsorg-operator wait-for-turn` (operator/awsorg_operator/kube/startup.py).
+  args: [wait-for-turn]
   env:
     - name: POD_NAMESPACE
       valueFrom:
