@@ -15,6 +15,7 @@ import contextlib
 import json
 import subprocess
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ Kubectl = Callable[..., "subprocess.CompletedProcess[str]"]
 MEMORY_CGROUPS = Path("/sys/fs/cgroup/memory")
 MIB = 1024 * 1024
 NODE_NAME = "awsorg-node"  # awsorg_localcluster's one node
-LEASE_PREFIX = "awsorg-auditmanager-"  # the operator's claim of an organization
+LEASE_LABEL = "app.kubernetes.io/managed-by=awsorg-operator"  # on its claims' Leases
 # What every re-check of an organization reads, per listed Region and once: the emulator
 # answers each from the organization's management account (its role), so these calls, seen
 # for every organization after all were Ready, are the re-check of all.
@@ -129,10 +130,11 @@ class Load:
             patch = '{"metadata":{"finalizers":null}}'
             for name in self.left():
                 self.kubectl("patch", f"amoc/{name}", "--type=merge", "-p", patch, check=False)
-        leases = [f"{LEASE_PREFIX}{o['organizationID']}" for o in self.orgs]
-        for start in range(0, len(leases), 200):
-            self.kubectl("-n", namespace, "delete", "lease", *leases[start : start + 200],
-                         "--ignore-not-found", check=False, timeout=300)  # fmt: skip
+        # One DELETE of the collection, done by the API server: kubectl deleting a thousand
+        # Leases by name sends a request each and took minutes.
+        selector = urllib.parse.quote(LEASE_LABEL)
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+        self.kubectl("delete", "--raw", f"{path}?labelSelector={selector}", timeout=300)
 
     def left(self) -> set[str]:
         out = self.kubectl("get", "amoc", "-o", "jsonpath={.items[*].metadata.name}",
