@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -119,6 +120,9 @@ def main() -> int:
         help="where the logs go (emptied first)",
     )
     logs = parser.parse_args().logs.resolve()
+    # Ctrl-C stops the demo wherever it was started: a background job of a non-interactive
+    # shell inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
     try:
