@@ -241,18 +241,7 @@ class Bench:
     # ----- Kubernetes ---------------------------------------------------------------------
 
     def create(self, name: str, org: OrganizationSeedView, regions: list[str]) -> None:
-        body = {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "AuditManagerOrgConfig",
-            "metadata": {"name": name},
-            "spec": {
-                "trustedAccess": "Enabled",
-                "delegatedAdminAccountID": org["adminAccountID"],
-                "regions": regions,
-                "kmsKey": "DEFAULT",
-                "credentials": {"roleARN": org["roleARN"]},
-            },
-        }
+        body = resource(name, org, regions)
         self.api.create_cluster_custom_object(GROUP, VERSION, PLURAL, body)
 
     def get(self, name: str) -> dict[str, Any]:
@@ -279,6 +268,22 @@ class Bench:
         self.api.delete_cluster_custom_object(GROUP, VERSION, PLURAL, name)
         if wait:
             wait_for(f"{name} gone", lambda: name not in self.list_names(), READY_TIMEOUT, 0.05)
+
+
+def resource(name: str, org: OrganizationSeedView, regions: list[str]) -> dict[str, Any]:
+    """The benchmark's resource: adopt the organization through its role."""
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "AuditManagerOrgConfig",
+        "metadata": {"name": name},
+        "spec": {
+            "trustedAccess": "Enabled",
+            "delegatedAdminAccountID": org["adminAccountID"],
+            "regions": regions,
+            "kmsKey": "DEFAULT",
+            "credentials": {"roleARN": org["roleARN"]},
+        },
+    }
 
 
 def ready_of(item: dict[str, Any]) -> bool:

@@ -28,7 +28,7 @@ from awsorg_devbase import WaitTimeoutError, wait_for
 from awsorg_emulator import EmulatorControl
 from awsorg_emulator.schema import OrganizationSeedView
 
-from .bench import GROUP, REGIONS, VERSION, ready_of
+from .bench import REGIONS, ready_of, resource
 
 __all__ = ["ContainerMemory", "Kubectl", "Load", "container_cgroup", "kubelet_working_set"]
 
@@ -78,19 +78,8 @@ class Load:
         return zip(self.names, self.orgs, strict=True)
 
     def resource(self, name: str, org: OrganizationSeedView) -> dict[str, Any]:
-        """The benchmark's resource (:meth:`.bench.Bench.create`): adopt through a role."""
-        return {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "AuditManagerOrgConfig",
-            "metadata": {"name": name},
-            "spec": {
-                "trustedAccess": "Enabled",
-                "delegatedAdminAccountID": org["adminAccountID"],
-                "regions": self.regions,
-                "kmsKey": "DEFAULT",
-                "credentials": {"roleARN": org["roleARN"]},
-            },
-        }
+        """The benchmark's resource, in this load's Regions."""
+        return resource(name, org, self.regions)
 
     def all_ready(self) -> bool:
         listed = json.loads(self.kubectl("get", "amoc", "-o", "json", timeout=300).stdout)
