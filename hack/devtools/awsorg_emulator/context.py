@@ -70,6 +70,16 @@ def describe_request(
     )
 
 
+# moto's get_account_id_from scans every account's keys: milliseconds per call once a
+# thousand organizations are set up. A key never moves to another account, so the accounts
+# it found are remembered until moto's state is reset (`forget_keys`).
+_KNOWN_KEYS: dict[str, str] = {}
+
+
+def forget_keys() -> None:
+    _KNOWN_KEYS.clear()
+
+
 def resolve_account(access_key: str, environ: Mapping[str, Any]) -> str:
     """The calling account, decided the way moto decides it, plus one extension.
 
@@ -86,7 +96,12 @@ def resolve_account(access_key: str, environ: Mapping[str, Any]) -> str:
         return access_key
     if not access_key:
         return DEFAULT_ACCOUNT_ID
-    return str(get_account_id_from(access_key))
+    known = _KNOWN_KEYS.get(access_key)
+    if known is None:
+        known = str(get_account_id_from(access_key))
+        if known != DEFAULT_ACCOUNT_ID:  # an unknown key may be created later
+            _KNOWN_KEYS[access_key] = known
+    return known
 
 
 def _credential(environ: Mapping[str, Any]) -> _Credential | None:

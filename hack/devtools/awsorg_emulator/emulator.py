@@ -7,6 +7,7 @@ import threading
 from . import iam_enforcement, moto_state
 from .auditmanager import AuditManager, AuditManagerConfig, EvidenceFinderConfig
 from .calls import CallLog
+from .context import forget_keys
 from .credentials import CredentialLifetimes
 from .faults import FaultRegistry
 from .organizations import OrganizationsGuard
@@ -44,6 +45,7 @@ class Emulator:
             maintenance_mode = self.default_maintenance_mode
         with self.lock:
             moto_state.reset_moto()
+            forget_keys()  # the keys went with it
             self.audit_manager.reset(AuditManagerConfig(maintenance_mode=maintenance_mode))
             apply_seed(seed, self.audit_manager)
             self.seed = seed

@@ -11,14 +11,13 @@ import io
 import json
 import logging
 import signal
-import threading
 import time
 from collections.abc import Iterable
 from types import FrameType
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from waitress.server import create_server
 from werkzeug.wrappers import Request, Response
 
 from . import auditmanager_http, iam_enforcement
@@ -32,6 +31,7 @@ from .seeds import Seed
 
 LOG = logging.getLogger("awsorg_emulator")
 _HOP_BY_HOP = frozenset({"transfer-encoding", "connection", "content-length"})
+WORKERS = 256
 WsgiEnviron = dict[str, Any]
 
 
@@ -44,8 +44,12 @@ class EmulatorApp:
         self._moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: WsgiEnviron, start_response: Any) -> Iterable[bytes]:
-        if str(environ.get("PATH_INFO", "")).startswith(PREFIX):
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith(PREFIX):
             response = self._control.handle(Request(environ))
+            # AWS calls are not logged: the call log (/_emulator/calls) has each with its
+            # time, caller and answer, and a log line per call cost the GIL more than moto.
+            LOG.info("%s %s %s", environ.get("REQUEST_METHOD"), path, response.status_code)
         else:
             response = self._serve_aws(environ)
         return response(environ, start_response)
@@ -147,17 +151,11 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-class _PlainRequestHandler(WSGIRequestHandler):
-    """werkzeug's handler, logging one uncoloured line per request."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        LOG.info('%s "%s" %s', self.address_string(), self.requestline, code)
-
-
-def _stop_on_signals(server: BaseWSGIServer) -> None:
+def _stop_on_signals() -> None:
     def stop(signum: int, frame: FrameType | None) -> None:
-        # shutdown() waits for serve_forever() to return: never call it on its own thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        # waitress's run() ends on SystemExit: it stops its workers (waiting up to 5 s for
+        # calls in flight, such as an injected hang) and returns.
+        raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -166,8 +164,20 @@ def _stop_on_signals(server: BaseWSGIServer) -> None:
 def serve(host: str, port: int, seed: Seed, maintenance_mode: bool) -> int:
     """Serve until SIGTERM/SIGINT; print the listening line once ready."""
     app = EmulatorApp(Emulator(seed, maintenance_mode))
-    server = make_server(host, port, app, threaded=True, request_handler=_PlainRequestHandler)
-    _stop_on_signals(server)
-    print(f"awsorg-emulator listening on http://{host}:{server.server_port}", flush=True)
-    server.serve_forever()
+    # waitress keeps connections open between requests, as AWS's endpoints do (werkzeug's
+    # server closes every one, so each call paid a new connection at both ends). Its
+    # workers are a fixed pool and every call sleeps the injected latency or hang in one:
+    # the pool holds more than every client here sends at once.
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=WORKERS,
+        connection_limit=1000,
+        asyncore_use_poll=True,  # select() stops at file descriptor 1024
+        ident=None,  # no Server header of its own: moto's answers carry AWS's
+    )
+    _stop_on_signals()
+    print(f"awsorg-emulator listening on http://{host}:{server.effective_port}", flush=True)
+    server.run()
     return 0
