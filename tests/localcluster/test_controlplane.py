@@ -257,6 +257,16 @@ def test_stop_leaves_no_process_port_or_folder_behind() -> None:
     cp.stop()  # idempotent
 
 
+def test_a_relative_folder_is_taken_from_where_it_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with LocalControlPlane(workdir=Path("cp")) as cp:
+        assert cp.workdir == tmp_path / "cp"
+        assert (tmp_path / "cp" / "pki" / "sa.key").is_file()
+        assert cp.kubectl("get", "--raw", "/readyz").stdout.strip() == "ok"
+
+
 def test_failed_start_stops_what_it_started() -> None:
     before = _children_named({"etcd", "kube-apiserver"})
     cp = LocalControlPlane(extra_apiserver_args=["--no-such-flag=1"], keep_workdir=True)

@@ -97,7 +97,9 @@ class LocalControlPlane:
         """
         if keep_workdir is None:
             keep_workdir = workdir is not None or os.environ.get("AWSORG_LOCALCLUSTER_KEEP") == "1"
-        self._requested_workdir = workdir
+        # Absolute: etcd and kube-apiserver run in it, so a relative path in their flags
+        # would point inside it (`hack/soak.sh`'s default `.work/soak` did).
+        self._requested_workdir = workdir.resolve() if workdir is not None else None
         self._keep_workdir = keep_workdir
         self._start_timeout = start_timeout
         self._extra_apiserver_args = list(extra_apiserver_args)
