@@ -174,6 +174,7 @@ def serve(host: str, port: int, seed: Seed, maintenance_mode: bool) -> int:
         port=port,
         threads=WORKERS,
         connection_limit=1000,
+        channel_timeout=120,  # an idle kept-alive connection is closed after this
         asyncore_use_poll=True,  # select() stops at file descriptor 1024
         ident=None,  # no Server header of its own: moto's answers carry AWS's
     )
