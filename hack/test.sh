@@ -83,7 +83,7 @@ start_mypy
 
 printf '\n==> pytest\n'
 timing_phase "pytest (all folders, below)"
-WORKERS=${AWSORG_TEST_WORKERS:-4}
+WORKERS=${AWSORG_TEST_WORKERS:-5}
 if [ "$WORKERS" = 1 ]; then pytest "$@"; else pytest -n "$WORKERS" "$@"; fi
 timing_phase ""
 finish_mypy

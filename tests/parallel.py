@@ -2,9 +2,9 @@
 what order the workers take them.
 
 A unit of work goes whole to one worker:
-- every test that starts a one-node cluster (tests/node, and tests/localcluster/test_node.py,
-  which compares the host's folders while a node runs): one unit, so one kubelet runs at a
-  time (the kubelet's sysctls are the host's);
+- tests/node, in two units: each starts a one-node cluster of its own (two kubelets side by
+  side on the host), and its tests share it. The memory test at a thousand organizations and
+  the restart test (minutes of probes) are one; the others, the second;
 - the release tests (tests/e2e/release): one unit, they share one release;
 - every other module of tests/e2e: a unit each. Each worker starts its own control plane,
   emulator, ports and folders, so these modules are hermetic among themselves;
@@ -29,21 +29,26 @@ import pytest
 
 # (path prefix, unit): the first that matches names the unit.
 SHARED = [
-    ("tests/node/", "one-node cluster"),
-    ("tests/localcluster/test_node.py", "one-node cluster"),
+    ("tests/node/test_memory.py", "tests/node (memory, restart)"),
+    ("tests/node/test_restart.py", "tests/node (memory, restart)"),
+    ("tests/node/", "tests/node"),
     ("tests/e2e/release/", "tests/e2e/release"),
 ]
 # Units that take minutes, longest first (measured: the timing table of hack/test.sh). Any
 # other unit follows them, in collection order.
 LONGEST_FIRST = [
-    "one-node cluster",
+    "tests/node",
+    "tests/node (memory, restart)",
     "tests/e2e/test_soak.py",
-    "tests/e2e/test_operator.py",
     "tests/e2e/release",
-    "tests/e2e/test_docs.py",
-    "tests/e2e/test_replicas.py",
     "tests/e2e/test_reliability.py",
+    "tests/e2e/test_docs.py",
+    "tests/e2e/test_operator.py",
+    "tests/e2e/test_monitoring.py",
+    "tests/e2e/test_reliability_wiring.py",
     "tests/e2e/test_ownership.py",
+    "tests/e2e/test_image.py",
+    "tests/integration",
 ]
 
 
