@@ -2,6 +2,9 @@
 # The test command (README, .ci/run): on a fresh machine it installs everything the checks
 # need (hack/setup.sh), then runs ruff, mypy --strict and every pytest test: unit,
 # integration (AWS emulators over HTTP) and e2e (a real kube-apiserver and etcd).
+# The tests run in several processes at once (pytest-xdist; tests/parallel.py says which tests
+# share one): they mostly wait on the processes they start, so more workers than cores pay.
+# AWSORG_TEST_WORKERS sets how many (1: one process, as plain `pytest` runs them).
 # mypy runs beside pytest. It ends with a table of where the time went, also when a step fails:
 # the set-up, the tools, each lint, and per test folder (tests/conftest.py), with the fixtures
 # that took long (the control planes, the images, the release).
@@ -80,6 +83,7 @@ start_mypy
 
 printf '\n==> pytest\n'
 timing_phase "pytest (all folders, below)"
-pytest "$@"
+WORKERS=${AWSORG_TEST_WORKERS:-5}
+if [ "$WORKERS" = 1 ]; then pytest "$@"; else pytest -n "$WORKERS" "$@"; fi
 timing_phase ""
 finish_mypy

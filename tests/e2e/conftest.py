@@ -29,11 +29,16 @@ from awsorg_localcluster import LocalControlPlane
 
 MGMT, AUDIT = MANAGEMENT_ACCOUNT_ID, AUDIT_ACCOUNT_ID
 RESYNC_SECONDS = 10  # the chart's minimum; drift tests wait for the re-check
+# Most checks run kubectl: about 0.1 s of CPU each, and as much again in the API server. Polled
+# four times a second, each waiting test kept a quarter of a core busy; with the tests in
+# parallel (tests/parallel.py), the polls took the CPU the operators under test needed. So a
+# check runs at once, again after 0.1 s, and backs off to once a second.
+POLL_FIRST, POLL_EVERY = 0.1, 1.0
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
     try:
-        return devbase_wait_for(what, check, timeout=timeout)
+        return devbase_wait_for(what, check, timeout=timeout, every=POLL_EVERY, first=POLL_FIRST)
     except WaitTimeoutError as e:
         pytest.fail(str(e))
 
@@ -107,7 +112,13 @@ class Kube:
         """Leaves the cluster empty for the next test, with the operator's help if it runs."""
         self("delete", "amoc", "--all", "--wait=false", check=False)
         try:
-            devbase_wait_for("every resource gone", lambda: not self.names(), timeout=timeout)
+            devbase_wait_for(
+                "every resource gone",
+                lambda: not self.names(),
+                timeout=timeout,
+                every=POLL_EVERY,
+                first=POLL_FIRST,
+            )
         except WaitTimeoutError:
             # A deletion that waits on AWS (by design) must not leak into the next test.
             for name in self.names():

@@ -197,13 +197,19 @@ def _restorable(saved: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(("workers", "first"), [("1", "hanging"), ("4", "other")])
+# With one worker, the hanging one's Region read times out soon, so that the other one's turn
+# comes; with the pool, the read outlasts the test's wait for the other one, so that the order
+# does not depend on how fast a loaded machine gets there.
+@pytest.mark.parametrize(
+    ("workers", "read_timeout", "first"), [("1", 5, "hanging"), ("4", 55, "other")]
+)
 def test_a_hanging_region_does_not_hold_up_the_other_resources(
     kube: Kube,
     operator_kubeconfig: Path,
     control: EmulatorControl,
     tmp_path: Path,
     workers: str,
+    read_timeout: int,
     first: str,
 ) -> None:
     """With one worker, the other resource waits for the hanging one (the check can fail);
@@ -212,23 +218,27 @@ def test_a_hanging_region_does_not_hold_up_the_other_resources(
         operator_kubeconfig,
         control.endpoint_url,
         tmp_path / "operator.log",
-        {"aws.workers": workers, "aws.readTimeout": "5", "aws.maxAttempts": "1"},
+        {"aws.workers": workers, "aws.readTimeout": str(read_timeout), "aws.maxAttempts": "1"},
     )
     control.add_fault(
-        "latency", service="auditmanager", region="eu-west-1", latency_seconds=10, count=100
+        "latency",
+        service="auditmanager",
+        region="eu-west-1",
+        latency_seconds=60,  # the emulator's longest
+        count=100,
     )
     op.start()
     try:
         kube.apply(adopting("hanging"))
         wait_for("the hanging one to claim", lambda: lease_holder(kube) == uid(kube, "hanging"))
         kube.apply(adopting("other"))
-        wait_for("the other one's status", lambda: bool(kube.condition("other")), timeout=60)
-        # Whether the hanging one's reconcile had ended by then (its Region read times out
-        # after 5 s): with one worker it must have, with the pool it must not.
+        wait_for("the other one's status", lambda: bool(kube.condition("other")), timeout=50)
+        # Whether the hanging one's reconcile had ended by then: with one worker it must have
+        # (the other one's turn came after it), with the pool it cannot have.
         hanging_done = bool(kube.condition("hanging"))
         assert hanging_done is (first == "hanging"), op.log_tail(40)
         assert kube.condition("other")["reason"] == "Conflict"
     finally:
         control.clear_faults()
-        kube.delete_all()
-        op.stop()
+        op.stop()  # first: a deletion would wait for the hanging read
+        kube.delete_all(timeout=5)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 import requests
 from botocore.config import Config
 
+from awsorg_devbase import wait_for
 from awsorg_emulator import AUDIT_ACCOUNT_ID as AUDIT
 from awsorg_emulator import EmulatorControl, EmulatorProcess
 from awsorg_emulator.client import FaultKindName
@@ -124,6 +126,24 @@ def test_latency_delays_then_passes_through(aws: ClientFactory, control: Emulato
     assert status == "ACTIVE"
     assert elapsed >= 0.3
     assert control.calls()[-1]["outcome"] == "ok"
+    assert control.calls()[-1]["fault"] == "latency"
+
+
+def test_clearing_the_faults_ends_a_hang_in_flight(
+    aws: ClientFactory, control: EmulatorControl
+) -> None:
+    """An injected hang must not outlive its test: cleared, the call is answered at once."""
+    control.add_fault("latency", service="auditmanager", latency_seconds=60)
+    am = aws("auditmanager", config=Config(read_timeout=120, retries={"max_attempts": 0}))
+    answered: list[str] = []
+    call = threading.Thread(target=lambda: answered.append(am.get_account_status()["status"]))
+    call.start()
+    wait_for("the call to hang", lambda: control.faults() == [], timeout=30)
+
+    control.clear_faults()
+    call.join(timeout=30)
+
+    assert answered == ["ACTIVE"]
     assert control.calls()[-1]["fault"] == "latency"
 
 

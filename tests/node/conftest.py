@@ -1,4 +1,4 @@
-"""One one-node cluster for the whole session: the operator runs as the chart's pod.
+"""One one-node cluster for these tests (per xdist worker): the operator runs as the chart's pod.
 
 The node is `python -m awsorg_localcluster --node`'s (awsorg_localcluster.LocalNode): etcd,
 kube-apiserver, kube-controller-manager, kube-scheduler, containerd and a kubelet, with the
@@ -47,13 +47,15 @@ def image() -> str:
     return build_image(f"localhost/awsorg-operator:e2e-{checkout}")
 
 
-@pytest.fixture(scope="session")
+# Package-scoped: under xdist a worker that runs tests/node's tests stops its node as soon as it
+# moves on to other tests (tests/parallel.py spreads tests/node over two workers, two nodes).
+@pytest.fixture(scope="package")
 def node(image: str) -> Iterator[LocalNode]:
     with LocalNode(images=[image]) as started:
         yield started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def node_emulator(
     node: LocalNode, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EmulatorProcess]:

@@ -4,7 +4,8 @@ plane and the AWS emulators; a real Prometheus (`prometheus`); a TCP proxy that 
 faults (`faultproxy`). Shared by the end-to-end tests and awsorg_experiments; only fixtures
 live here, so that a test depends on nothing it does not run."""
 
-from .container import ContainerOperator, build_image
+from .container import ContainerOperator
+from .imagebuild import build_image
 from .stack import (
     NAMESPACE,
     RELEASE,

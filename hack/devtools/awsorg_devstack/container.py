@@ -25,7 +25,6 @@ import yaml
 from awsorg_devbase import ManagedProcess, free_ports, wait_for
 
 from .stack import (
-    REPO,
     OperatorEndpoints,
     aws_credentials,
     chart_pod_spec,
@@ -33,7 +32,7 @@ from .stack import (
     operator_values,
 )
 
-__all__ = ["ContainerOperator", "build_image", "security_flags"]
+__all__ = ["ContainerOperator", "security_flags"]
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 # The test machines' container runtime needs these: crun refuses hybrid cgroups,
@@ -47,20 +46,6 @@ RUNTIME_FLAGS = (
     "nproc=32768:32768",
 )
 _live: set[str] = set()
-
-
-def build_image(tag: str) -> str:
-    """Builds the image with hack/image.sh (the stand-in base too, when needed) and returns
-    its reference; the script's progress goes to this process's stderr."""
-    done = subprocess.run(
-        [str(REPO / "hack" / "image.sh"), "--tag", tag],
-        check=False,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"hack/image.sh failed with exit code {done.returncode}")
-    return done.stdout.strip().splitlines()[-1]
 
 
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

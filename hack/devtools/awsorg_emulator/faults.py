@@ -69,6 +69,9 @@ class FaultRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        # Set when the faults are cleared: the hangs in flight end with them, so that no
+        # injected hang outlives the test that asked for it (and lands in a later call log).
+        self._cleared = threading.Event()
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -77,6 +80,14 @@ class FaultRegistry:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._cleared.set()
+            self._cleared = threading.Event()
+
+    def hang(self, seconds: float) -> None:
+        """Waits `seconds`, or until the faults are cleared."""
+        with self._lock:
+            cleared = self._cleared
+        cleared.wait(seconds)
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -77,7 +77,7 @@ class EmulatorApp:
         self, ctx: RequestContext, environ: WsgiEnviron, body: bytes, fault: Fault | None
     ) -> Response:
         if fault is not None and fault.kind is FaultKind.LATENCY:
-            time.sleep(fault.latency_seconds)
+            self.emulator.faults.hang(fault.latency_seconds)
         elif fault is not None:
             error = fault_error(fault.kind, ctx.service, ctx.operation, ctx.account)
             return render_error(ctx.service, error)
