@@ -29,10 +29,9 @@ from awsorg_localcluster import LocalControlPlane
 
 MGMT, AUDIT = MANAGEMENT_ACCOUNT_ID, AUDIT_ACCOUNT_ID
 RESYNC_SECONDS = 10  # the chart's minimum; drift tests wait for the re-check
-# Most checks run kubectl: about 0.1 s of CPU each, and as much again in the API server. Polled
-# four times a second, each waiting test kept a quarter of a core busy; with the tests in
-# parallel (tests/parallel.py), the polls took the CPU the operators under test needed. So a
-# check runs at once, again after 0.1 s, and backs off to once a second.
+# Most checks run kubectl: about 0.1 s of CPU each (measured), so a check polled four times a
+# second cost a waiting test almost half a core, with the tests in parallel on 2 cores
+# (tests/parallel.py). A check runs at once, again after 0.1 s, and backs off to once a second.
 POLL_FIRST, POLL_EVERY = 0.1, 1.0
 
 
