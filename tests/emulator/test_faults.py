@@ -136,7 +136,9 @@ def test_clearing_the_faults_ends_a_hang_in_flight(
     control.add_fault("latency", service="auditmanager", latency_seconds=60)
     am = aws("auditmanager", config=Config(read_timeout=120, retries={"max_attempts": 0}))
     answered: list[str] = []
-    call = threading.Thread(target=lambda: answered.append(am.get_account_status()["status"]))
+    call = threading.Thread(
+        target=lambda: answered.append(am.get_account_status()["status"]), daemon=True
+    )
     call.start()
     wait_for("the call to hang", lambda: control.faults() == [], timeout=30)
 

@@ -43,9 +43,9 @@ LEASE_LABEL = "app.kubernetes.io/managed-by=awsorg-operator"  # on its claims' L
 RECHECK_PER_REGION = ("GetSettings",)
 RECHECK_ONCE = ("DescribeOrganization",)
 BATCH = 100  # organizations added per request to the emulator
-# Each look lists every resource through kubectl, or reads the emulator's whole call log: a
-# second or more of CPU at a thousand organizations, taken from the operator being measured
-# (and from the tests beside it). Minutes of waiting need no finer grain.
+# Each look lists every resource through kubectl, or reads the emulator's whole call log: work
+# that grows with the organizations, on the CPU the measured operator (and the tests beside
+# it) share. Minutes of waiting need no finer grain.
 POLL_SECONDS = 10.0
 
 
