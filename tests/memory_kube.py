@@ -14,6 +14,9 @@ from awsorg_operator.resource import Resource
 class MemoryLeases:
     def __init__(self) -> None:
         self.leases: dict[str, Lease] = {}
+        # The resources the API server has, by name (their UIDs), for `resource`; by default
+        # none beyond the claims a test passes.
+        self.resources: dict[str, str] = {}
         self._versions = 0
 
     def _next(self) -> str:
@@ -28,6 +31,10 @@ class MemoryLeases:
             return False  # AlreadyExists
         self.leases[org_id] = Lease(holder, None, self._next())
         return True
+
+    def resource(self, name: str) -> Holder | None:
+        uid = self.resources.get(name)
+        return None if uid is None else Holder(uid, name)
 
     def replace(self, org_id: str, lease: Lease, holder: Holder | None) -> bool:
         current = self.leases.get(org_id)

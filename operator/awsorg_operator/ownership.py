@@ -5,7 +5,9 @@ Kubernetes Lease per organization in the operator's namespace (`kube/leases.py`)
 the owning resource's UID and name. A resource never takes an organization from a holder that
 still exists, whatever their creation times or names; it takes over only when the holder
 released it (deleted) or is gone. Two claims at the same moment are settled by the API
-server: one create succeeds, the other sees the holder.
+server: one create succeeds, the other sees the holder. Whether a holder is gone is asked of
+the API server itself before taking over: the operator's own list of resources may not have
+one created a moment ago, and that resource may have claimed already.
 
 Pure, apart from the `Leases` it is given.
 """
@@ -37,11 +39,13 @@ class Lease:
 
 class Leases(Protocol):
     """Where claims are recorded. `create` and `replace` return False when another writer
-    got there first (409): the caller reads again."""
+    got there first (409): the caller reads again. `resource` reads the AuditManagerOrgConfig
+    of a name as the API server has it now, None when there is none."""
 
     def get(self, org_id: str) -> Lease | None: ...
     def create(self, org_id: str, holder: Holder) -> bool: ...
     def replace(self, org_id: str, lease: Lease, holder: Holder | None) -> bool: ...
+    def resource(self, name: str) -> Holder | None: ...
 
 
 def claim(
@@ -60,7 +64,7 @@ def claim(
         held = lease.holder
         if held is not None and held.uid == me.uid:
             return None
-        if held is not None and _exists(held, me, alive):
+        if held is not None and _exists(leases, held, me, alive):
             return _conflict(org_id, held)
         if leases.replace(org_id, lease, me):
             return _taken_over(org_id, held, lease.previous, me)
@@ -78,12 +82,17 @@ def release(leases: Leases, res: Resource, org_id: str) -> tuple[Event, ...]:
     return (Event("Normal", "Released", message),)
 
 
-def _exists(held: Holder, me: Holder, alive: list[Claim]) -> bool:
+def _exists(leases: Leases, held: Holder, me: Holder, alive: list[Claim]) -> bool:
     """Whether the holder still exists. A resource restored from a backup comes back with a
     new UID but its name: the name keeps its claim (and, if it is mine, it is me)."""
     if any(c.uid == held.uid for c in alive):
         return True
-    return held.name != me.name and any(c.name == held.name for c in alive)
+    if held.name != me.name and any(c.name == held.name for c in alive):
+        return True
+    # `alive` was taken when this reconcile began: a resource created since (several applied
+    # at once) may hold the claim already. Only the API server can tell it is gone.
+    now = leases.resource(held.name) if held.name else None  # a Lease written by hand
+    return now is not None and (now.uid == held.uid or held.name != me.name)
 
 
 def _conflict(org_id: str, held: Holder) -> Stop:

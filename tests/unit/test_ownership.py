@@ -61,6 +61,26 @@ def test_a_holder_that_is_gone_without_releasing_is_taken_over() -> None:
     assert isinstance(event, Event) and "'owner' no longer exists" in event.message
 
 
+def test_a_holder_created_after_my_reconcile_began_is_asked_of_the_api_server() -> None:
+    # Four resources applied at once: "second"'s reconcile began before the operator listed
+    # "third", and "third" claimed meanwhile. The API server has it: no take-over.
+    leases = MemoryLeases()
+    second, third = res("second", "u2"), res("third", "u3")
+    assert isinstance(claim(leases, third, ORG, alive(third)), Event)
+    leases.resources = {"second": "u2", "third": "u3"}
+    verdict = claim(leases, second, ORG, alive(second))
+    assert isinstance(verdict, Stop) and "'third'" in verdict.message
+    # Restored from a backup under its name with a new UID: it keeps the claim, so the other
+    # still conflicts and the restored one takes it as itself.
+    leases.resources["third"] = "u9"
+    assert isinstance(claim(leases, second, ORG, alive(second)), Stop)
+    assert isinstance(claim(leases, res("third", "u9"), ORG, []), Event)
+    # Gone from the API server too: taken over.
+    leases.resources = {"second": "u2"}
+    event = claim(leases, second, ORG, alive(second))
+    assert isinstance(event, Event) and "'third' no longer exists" in event.message
+
+
 def test_a_holder_restored_with_a_new_uid_keeps_it_and_others_still_conflict() -> None:
     leases = MemoryLeases()
     claim(leases, res("owner", "u1"), ORG, [])

@@ -15,6 +15,7 @@ from typing import Any
 import kubernetes
 
 from awsorg_operator import clock
+from awsorg_operator.api import GROUP, PLURAL, VERSION
 from awsorg_operator.kube.calls import REQUEST_TIMEOUT, api_client, kube_call
 from awsorg_operator.ownership import Holder, Lease
 
@@ -109,6 +110,18 @@ class KubeLeases:
             allowed=(409,),
         )
         return self._written(org_id, written)
+
+    def resource(self, name: str) -> Holder | None:
+        """Read from the API server, never from a cache: this decides a take-over."""
+        custom: Any = kubernetes.client.CustomObjectsApi(api_client())
+        body = kube_call(
+            "GetResource",
+            lambda: custom.get_cluster_custom_object(
+                GROUP, VERSION, PLURAL, name, _request_timeout=REQUEST_TIMEOUT
+            ),
+            allowed=(404,),
+        )
+        return None if body is None else Holder(str(body["metadata"]["uid"]), name)
 
     def _written(self, org_id: str, body: Any) -> bool:
         """Remembers the Lease as written; a conflict (None) forgets it: read it again."""
