@@ -34,6 +34,10 @@ timing_phase() {
 # processes they start): its output and exit code count once the tests are over.
 start_mypy() {
   local start=${EPOCHREALTIME/./}
+  # Its cache lives beside the tools' cache, not in the clone: a fresh clone then re-checks
+  # only what changed (about 3 s, against a minute of CPU taken from the tests). mypy compares
+  # each file's hash with the cache's, and writes its cache files atomically.
+  export MYPY_CACHE_DIR=${MYPY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/awsorg-operator/mypy}
   (
     rc=0
     mypy operator hack/devtools tests >"$TIMINGS/mypy.log" 2>&1 || rc=$?
