@@ -18,6 +18,7 @@ from tests.node.conftest import NAMESPACE, RELEASE, Helm, operator_pod, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.node]
 
 STUCK_SECONDS = 60  # the chart's minimum
+RESYNC_SECONDS = 10  # the chart's minimum
 
 
 def container_status(kube: Kube) -> dict[str, Any]:
@@ -36,7 +37,8 @@ def test_the_kubelet_restarts_a_stuck_operator_and_it_recovers(
 ) -> None:
     helm = Helm(node, tmp_path)
     values = {
-        "operator": {"stuckSeconds": STUCK_SECONDS},
+        # A re-check soon after the fault goes in, rather than after the chart's 300 s.
+        "operator": {"stuckSeconds": STUCK_SECONDS, "resyncSeconds": RESYNC_SECONDS},
         # One attempt that waits long: the reconcile hangs in AWS, as behind a dead proxy.
         "aws": {"readTimeout": 120, "maxAttempts": 1},
     }
@@ -47,9 +49,9 @@ def test_the_kubelet_restarts_a_stuck_operator_and_it_recovers(
         kube("wait", "--for=condition=Ready", f"amoc/{NAME}", "--timeout=180s")
         before = container_status(kube)["restartCount"]
 
-        # Every AWS call waits the emulator's longest latency: a re-check of sequential
-        # steps (Organizations, then Audit Manager) runs well over STUCK_SECONDS. Stuck
-        # after STUCK_SECONDS, then three failed probes 20 s apart, then the restart.
+        # Every AWS call waits the emulator's longest latency: the next re-check, of
+        # sequential steps (Organizations, then Audit Manager), runs well over STUCK_SECONDS.
+        # Stuck after STUCK_SECONDS, then three failed probes 20 s apart, then the restart.
         control.add_fault("latency", count=10**6, latency_seconds=60)
         wait_for(
             "the kubelet restarting the container",

@@ -28,7 +28,7 @@ from awsorg_devbase import WaitTimeoutError, wait_for
 from awsorg_emulator import EmulatorControl
 from awsorg_emulator.schema import OrganizationSeedView
 
-from .bench import REGIONS, ready_of, resource
+from .bench import GROUP, PLURAL, REGIONS, VERSION, ready_of, resource
 
 __all__ = ["ContainerMemory", "Kubectl", "Load", "container_cgroup", "kubelet_working_set"]
 
@@ -37,6 +37,7 @@ MEMORY_CGROUPS = Path("/sys/fs/cgroup/memory")
 MIB = 1024 * 1024
 NODE_NAME = "awsorg-node"  # awsorg_localcluster's one node
 LEASE_LABEL = "app.kubernetes.io/managed-by=awsorg-operator"  # on its claims' Leases
+LOAD_LABEL = ("awsorg.io/load", "sizing")  # on the load's resources, to delete them at once
 # What every re-check of an organization reads, per listed Region and once: the emulator
 # answers each from the organization's management account (its role), so these calls, seen
 # for every organization after all were Ready, are the re-check of all.
@@ -82,8 +83,10 @@ class Load:
         return zip(self.names, self.orgs, strict=True)
 
     def resource(self, name: str, org: OrganizationSeedView) -> dict[str, Any]:
-        """The benchmark's resource, in this load's Regions."""
-        return resource(name, org, self.regions)
+        """The benchmark's resource, in this load's Regions, labelled as the load's."""
+        manifest = resource(name, org, self.regions)
+        manifest["metadata"]["labels"] = dict([LOAD_LABEL])
+        return manifest
 
     def all_ready(self) -> bool:
         listed = json.loads(self.kubectl("get", "amoc", "-o", "json", timeout=300).stdout)
@@ -113,18 +116,18 @@ class Load:
 
     def remove(self, namespace: str, timeout: float) -> None:
         """Delete the resources while the operator runs (it releases each claim and its
-        finalizer), then the claims' Leases, which the operator never deletes."""
-        if made := sorted(self.left()):
-            self.kubectl("delete", "amoc", *made, "--wait=false", "--ignore-not-found",
-                         check=False, timeout=600)  # fmt: skip
+        finalizer), then the claims' Leases, which the operator never deletes. Each is one
+        DELETE of the collection, done by the API server: kubectl deleting a thousand by name
+        sends a request each, five a second by its own rate limit (200 s for the resources)."""
+        selector = urllib.parse.quote("=".join(LOAD_LABEL))
+        resources = f"/apis/{GROUP}/{VERSION}/{PLURAL}?labelSelector={selector}"
+        self.kubectl("delete", "--raw", resources, check=False, timeout=300)
         try:
             wait_for("the resources gone", lambda: not self.left(), timeout, every=POLL_SECONDS)
         except WaitTimeoutError:
             patch = '{"metadata":{"finalizers":null}}'
             for name in self.left():
                 self.kubectl("patch", f"amoc/{name}", "--type=merge", "-p", patch, check=False)
-        # One DELETE of the collection, done by the API server: kubectl deleting a thousand
-        # Leases by name sends a request each and took minutes.
         selector = urllib.parse.quote(LEASE_LABEL)
         path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
         self.kubectl("delete", "--raw", f"{path}?labelSelector={selector}", timeout=300)
