@@ -16,6 +16,7 @@ import kopf
 from awsorg_operator import metrics
 from awsorg_operator.api import FINALIZER, GROUP, PLURAL, VERSION
 from awsorg_operator.failures import Retry
+from awsorg_operator.kube import session
 from awsorg_operator.kube.runtime import CLAIMS_KEY, Logger, Runtime
 from awsorg_operator.resource import Claim, claim_of
 from awsorg_operator.settings import Settings
@@ -45,18 +46,21 @@ def _register_operator(registry: kopf.OperatorRegistry, rt: Runtime, watch_timeo
         await asyncio.to_thread(rt.close)
 
     @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    async def login(**kwargs: Any) -> kopf.AiohttpSession | None:
         # The kubernetes client understands every kubeconfig (exec plugins such as
-        # `aws eks get-token` included) and the in-cluster ServiceAccount.
-        info = kopf.login_via_client(**kwargs)
+        # `aws eks get-token` included) and the in-cluster ServiceAccount. It reads files
+        # and may run a plugin: off the event loop.
+        info = await asyncio.to_thread(lambda: kopf.login_via_client(**kwargs))
         # The configuration is loaded: the API server can be asked, for /healthz.
         rt.api_server.start()
+        if info is None:
+            return None
         # Events about a cluster-scoped object go to the connection's default namespace:
         # make it the operator's own, where the chart lets it create Events.
         namespace = os.environ.get("POD_NAMESPACE")
-        if info is not None and namespace:
+        if namespace:
             info = dataclasses.replace(info, default_namespace=namespace)
-        return info
+        return session.bounded(info)
 
 
 def _register_resource(registry: kopf.OperatorRegistry, rt: Runtime, resync: float) -> None:
