@@ -2,8 +2,8 @@
 
 kopf's own session (kopf/_cogs/clients/auth.py) opens a connection for every request in
 flight, without a limit. An operator started with a thousand resources being deleted sent a
-thousand requests at once (finalizers, status, Events): their TLS connections, about half a
-megabyte each, took it past the chart's 512 MiB limit, and it was OOM-killed again at every
+thousand requests at once (finalizers, status, Events): their TLS connections, several hundred
+kilobytes each, took it past the chart's 512 MiB limit, and it was OOM-killed again at every
 restart. This session is built as kopf builds its own, through kopf's documented hook (a login
 handler returning `kopf.AiohttpSession`), with one change: at most `CONNECTIONS` are open, and
 the other requests wait for one.
