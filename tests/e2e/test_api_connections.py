@@ -14,7 +14,7 @@ import pytest
 
 from awsorg_devstack import Operator
 from awsorg_localcluster import LocalControlPlane
-from awsorg_operator.api import GROUP, PLURAL, VERSION
+from awsorg_operator.api import FINALIZER, GROUP, PLURAL, VERSION
 from awsorg_operator.kube.calls import POOL_CONNECTIONS
 from awsorg_operator.kube.session import CONNECTIONS
 from tests.e2e.conftest import Kube, wait_for
@@ -61,7 +61,7 @@ def test_a_start_among_hundreds_of_deletions_holds_few_connections(
         f"{COUNT} resources with the operator's finalizer",
         lambda: (
             kube("get", "amoc", "-o", "jsonpath={.items[*].metadata.finalizers}").stdout.count(
-                "awsorg.io"
+                FINALIZER
             )
             == COUNT
         ),

@@ -119,18 +119,21 @@ class Load:
         finalizer), then the claims' Leases, which the operator never deletes. Each is one
         DELETE of the collection, done by the API server: kubectl deleting a thousand by name
         sends a request each, five a second by its own rate limit (200 s for the resources)."""
-        selector = urllib.parse.quote("=".join(LOAD_LABEL))
-        resources = f"/apis/{GROUP}/{VERSION}/{PLURAL}?labelSelector={selector}"
-        self.kubectl("delete", "--raw", resources, check=False, timeout=300)
+        resources = f"/apis/{GROUP}/{VERSION}/{PLURAL}"
+        self._delete_collection(resources, "=".join(LOAD_LABEL), check=False)
         try:
             wait_for("the resources gone", lambda: not self.left(), timeout, every=POLL_SECONDS)
         except WaitTimeoutError:
             patch = '{"metadata":{"finalizers":null}}'
             for name in self.left():
                 self.kubectl("patch", f"amoc/{name}", "--type=merge", "-p", patch, check=False)
-        selector = urllib.parse.quote(LEASE_LABEL)
-        path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
-        self.kubectl("delete", "--raw", f"{path}?labelSelector={selector}", timeout=300)
+        self._delete_collection(
+            f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases", LEASE_LABEL, check=True
+        )
+
+    def _delete_collection(self, path: str, selector: str, check: bool) -> None:
+        query = urllib.parse.urlencode({"labelSelector": selector})
+        self.kubectl("delete", "--raw", f"{path}?{query}", check=check, timeout=300)
 
     def left(self) -> set[str]:
         out = self.kubectl("get", "amoc", "-o", "jsonpath={.items[*].metadata.name}",
