@@ -1,8 +1,10 @@
 """The order AWS requires still holds while Regions proceed side by side: read off the
 emulator's call log, whose entries carry when each request arrived and when it was answered.
 
-A per-call latency makes the calls last long enough that calls sent together overlap in the
-log, and calls that must wait for each other visibly do not."""
+Calls that must be sent together are held at a rendezvous in the emulator until all of them
+have arrived: sent together, they overlap in the log however slowly a loaded machine sends
+them; sent one after another, they cannot. A per-call latency makes the calls that must wait
+for each other visibly do so."""
 
 from __future__ import annotations
 
@@ -18,8 +20,6 @@ pytestmark = pytest.mark.integration
 
 ALLOW = {"awsorg.io/allow-admin-change": AUDIT}
 LATENCY = 0.3  # seconds per AWS call: enough for the order of calls to show in the call log
-# Where overlap is asserted: on two loaded cores the sending of calls spread up to 0.3 s.
-OVERLAP_LATENCY = 1.5
 TEN_REGIONS = list(BENCH_REGIONS)  # the benchmark's ten
 
 
@@ -38,11 +38,18 @@ def overlap(a: CallRecord, b: CallRecord) -> bool:
     return a["started"] < b["ended"] and b["started"] < a["ended"]
 
 
+def met(control: EmulatorControl) -> list[str]:
+    """The rendezvous' statuses: "met" when every call in it arrived before any was answered."""
+    return [r["status"] for r in control.rendezvous()]
+
+
 def test_within_a_region_deregistration_ends_before_registration_starts(
     org: Harness, control: EmulatorControl
 ) -> None:
-    # Overlap is asserted below: a latency far above the spread of sending on a loaded machine.
-    control.configure(maintenance_mode=False, latency_seconds=OVERLAP_LATENCY)
+    control.configure(maintenance_mode=False, latency_seconds=LATENCY)
+    control.add_rendezvous(
+        [("auditmanager", "DeregisterOrganizationAdminAccount", r) for r in REGIONS]
+    )
     org.annotations.update(ALLOW)
     org.apply(trustedAccess="Enabled", delegatedAdminAccountID=WORKLOADS, regions=REGIONS)
 
@@ -55,6 +62,7 @@ def test_within_a_region_deregistration_ends_before_registration_starts(
     for region in REGIONS:
         assert deregistered[region]["ended"] <= registered[region]["started"], region
     # The Regions did not wait for each other.
+    assert met(control) == ["met"]
     assert overlap(deregistered["us-east-1"], deregistered["eu-west-1"]), deregistered
 
 
@@ -78,7 +86,7 @@ def test_a_setup_registers_every_region_at_once_and_enables_nothing_twice(
     org: Harness, control: EmulatorControl
 ) -> None:
     control.reset(seed="empty", maintenance_mode=False)
-    control.configure(latency_seconds=LATENCY)
+    control.add_rendezvous([("auditmanager", "RegisterAccount", r) for r in TEN_REGIONS])
     org.apply(trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=TEN_REGIONS)
 
     org.reconcile()
@@ -90,6 +98,7 @@ def test_a_setup_registers_every_region_at_once_and_enables_nothing_twice(
     assert not calls_of(control, "EnableAWSServiceAccess")
     # Sent together: the bound is per account, service and Region (AWS's quotas), so ten
     # Regions do not wait for each other.
+    assert met(control) == ["met"]
     assert most_at_once(list(registered.values())) == len(TEN_REGIONS) > PER_IDENTITY, registered
 
 
@@ -99,7 +108,8 @@ def test_a_steady_recheck_reads_in_parallel_and_writes_nothing(
     org.apply(trustedAccess="Enabled", delegatedAdminAccountID=AUDIT, regions=REGIONS)
     org.reconcile()
     control.clear_calls()
-    control.configure(latency_seconds=OVERLAP_LATENCY)
+    reads = ("GetAccountStatus", "GetSettings", "GetOrganizationAdminAccount")
+    control.add_rendezvous([("auditmanager", read, r) for r in REGIONS for read in reads])
 
     org.reconcile()
 
@@ -119,6 +129,7 @@ def test_a_steady_recheck_reads_in_parallel_and_writes_nothing(
     status = calls_of(control, "GetAccountStatus")
     settings = calls_of(control, "GetSettings")
     admins = calls_of(control, "GetOrganizationAdminAccount")
+    assert met(control) == ["met"]
     for region in REGIONS:
         # A Region's three reads go together (issue 19); the key and the administrator
         # count only because the status said ACTIVE (tests/integration/test_critical_path.py).

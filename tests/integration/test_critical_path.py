@@ -41,15 +41,17 @@ def test_membership_and_region_reads_are_sent_together(
     org: Harness, control: EmulatorControl, connector: AwsConnector
 ) -> None:
     res = adopt(org).resource()
-    # Calls sent together overlap when each lasts longer than the spread of their sending;
-    # on two loaded cores that spread reached 0.3 s, so give it a wide margin.
-    control.configure(latency_seconds=1.5)
+    # Held until all have arrived, the reads overlap in the call log if they were sent
+    # together, however slowly a loaded machine sends them; one after another, they do not.
+    reads = ("GetAccountStatus", "GetSettings", "GetOrganizationAdminAccount")
+    control.add_rendezvous(
+        [("organizations", "DescribeAccount", "us-east-1")]
+        + [("auditmanager", read, region) for region in REGIONS for read in reads]
+    )
     control.clear_calls()
-    try:
-        seen = survey(connector.connect(res.identity), res, res.desired("us-east-1"))
-    finally:
-        control.configure(latency_seconds=0)
+    seen = survey(connector.connect(res.identity), res, res.desired("us-east-1"))
     assert seen.stop is None and seen.plan.converged, seen
+    assert [r["status"] for r in control.rendezvous()] == ["met"]
     calls = {(c["operation"], c["region"]): c for c in control.calls()}
     described = calls[("DescribeAccount", "us-east-1")]
     for region in REGIONS:

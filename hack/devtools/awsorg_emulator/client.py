@@ -6,7 +6,14 @@ from typing import Any, Literal, cast
 
 import requests
 
-from .schema import CallRecord, ConfigView, FaultView, OrganizationSeedView, StateSnapshot
+from .schema import (
+    CallRecord,
+    ConfigView,
+    FaultView,
+    OrganizationSeedView,
+    RendezvousView,
+    StateSnapshot,
+)
 
 SeedName = Literal["existing-customer", "empty"]
 FaultKindName = Literal[
@@ -141,7 +148,27 @@ class EmulatorControl:
         return cast(list[FaultView], self._request("GET", "faults"))
 
     def clear_faults(self) -> None:
+        """Ends the faults and the rendezvous; the calls they hold are answered."""
         self._request("DELETE", "faults")
+
+    def add_rendezvous(
+        self, calls: list[tuple[str, str, str]], timeout_seconds: float | None = None
+    ) -> list[RendezvousView]:
+        """Hold each of ``calls`` ((service, operation, Region) patterns, "*" for any; one
+        call each) when it arrives, until all have arrived: calls sent together then overlap
+        in the call log however slowly they were sent. A held call gives up after
+        ``timeout_seconds`` (default 8, below the operator's read timeout), and the
+        rendezvous with it: calls sent one after another do not overlap."""
+        body: dict[str, Any] = {
+            "calls": [{"service": s, "operation": o, "region": r} for s, o, r in calls]
+        }
+        if timeout_seconds is not None:
+            body["timeoutSeconds"] = timeout_seconds
+        return cast(list[RendezvousView], self._request("POST", "rendezvous", body))
+
+    def rendezvous(self) -> list[RendezvousView]:
+        """Every rendezvous since the last reset or DELETE of the faults, with its status."""
+        return cast(list[RendezvousView], self._request("GET", "rendezvous"))
 
     def set_account_status(self, account_id: str, region: str, status: AccountStatusName) -> None:
         """Force an Audit Manager account status (e.g. PENDING_ACTIVATION) in a Region."""

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 from .auditmanager import AccountStatus, EvidenceFinderConfig
 from .emulator import Emulator
 from .faults import parse_fault
+from .rendezvous import parse_rendezvous
 from .seeds import Seed
 
 PREFIX = "/_emulator/"
@@ -125,6 +126,15 @@ def _add_fault(emulator: Emulator, body: dict[str, Any]) -> Any:
     return emulator.faults.pending()
 
 
+def _add_rendezvous(emulator: Emulator, body: dict[str, Any]) -> Any:
+    try:
+        rendezvous = parse_rendezvous(body)
+    except (TypeError, ValueError) as exc:
+        raise ControlError(f"bad rendezvous: {exc}") from exc
+    emulator.rendezvous.add(rendezvous)
+    return emulator.rendezvous.view()
+
+
 def _set_account_status(emulator: Emulator, body: dict[str, Any]) -> Any:
     """Force an Audit Manager status, e.g. PENDING_ACTIVATION, which no API call produces."""
     try:
@@ -144,7 +154,7 @@ def _clear_calls(emulator: Emulator, body: dict[str, Any]) -> Any:
 
 
 def _clear_faults(emulator: Emulator, body: dict[str, Any]) -> Any:
-    emulator.faults.clear()
+    emulator.clear_faults()
     return []
 
 
@@ -160,6 +170,8 @@ ROUTES: Mapping[tuple[str, str], ControlHandler] = {
     ("GET", "faults"): lambda emulator, body: emulator.faults.pending(),
     ("POST", "faults"): _add_fault,
     ("DELETE", "faults"): _clear_faults,
+    ("GET", "rendezvous"): lambda emulator, body: emulator.rendezvous.view(),
+    ("POST", "rendezvous"): _add_rendezvous,
     ("POST", "account-status"): _set_account_status,
     ("POST", "organizations"): _add_organizations,
     ("POST", "settle-evidence-finder"): _settle_evidence_finder,

@@ -11,6 +11,7 @@ from .context import forget_keys
 from .credentials import CredentialLifetimes
 from .faults import FaultRegistry
 from .organizations import OrganizationsGuard
+from .rendezvous import RendezvousRegistry
 from .schema import ConfigView, OrganizationSeedView, StateSnapshot
 from .seeds import Seed, add_organizations, apply_seed
 from .stale import StaleReads
@@ -25,6 +26,7 @@ class Emulator:
         self.audit_manager = AuditManager(self.lock)
         self.guard = OrganizationsGuard(self.audit_manager.forget_admin)
         self.faults = FaultRegistry()
+        self.rendezvous = RendezvousRegistry()
         self.calls = CallLog()
         self.stale = StaleReads()
         self.credentials = CredentialLifetimes()
@@ -39,7 +41,8 @@ class Emulator:
         self.reset(seed, maintenance_mode)
 
     def reset(self, seed: Seed | None = None, maintenance_mode: bool | None = None) -> None:
-        """Drop all state (moto's too), apply ``seed``, clear faults and the call log."""
+        """Drop all state (moto's too), apply ``seed``, clear faults, rendezvous and the call
+        log."""
         seed = seed or self.default_seed
         if maintenance_mode is None:
             maintenance_mode = self.default_maintenance_mode
@@ -49,12 +52,17 @@ class Emulator:
             self.audit_manager.reset(AuditManagerConfig(maintenance_mode=maintenance_mode))
             apply_seed(seed, self.audit_manager)
             self.seed = seed
-            self.faults.clear()
+            self.clear_faults()
             self.calls.clear()
             self.stale.reset()
             self.credentials.reset()
             iam_enforcement.set_enforced(False)
             self.latency_seconds = 0.0
+
+    def clear_faults(self) -> None:
+        """Ends the injected faults and rendezvous; calls they hold are answered."""
+        self.faults.clear()
+        self.rendezvous.clear()
 
     def add_organizations(
         self, count: int, regions: list[str], adopted: bool

@@ -80,6 +80,21 @@ class FaultView(TypedDict):
     region: str
 
 
+class CallPatternView(TypedDict):
+    service: str  # "*": any
+    operation: str
+    region: str
+
+
+class RendezvousView(TypedDict):
+    """One rendezvous of POST /_emulator/rendezvous (rendezvous.py)."""
+
+    calls: list[CallPatternView]
+    notArrived: list[CallPatternView]
+    timeoutSeconds: float
+    status: str  # waiting | met | expired | cleared
+
+
 class OrganizationSeedView(TypedDict):
     """One organization added by POST /_emulator/organizations."""
 

@@ -61,6 +61,8 @@ class EmulatorApp:
         time.sleep(self.emulator.latency_seconds)
         body = _buffer_body(environ)
         ctx = describe_request(environ, body, auditmanager_http.operation_name)
+        # Held here, outside the state lock, until the rest of its rendezvous has arrived.
+        self.emulator.rendezvous.arrive(ctx.service, ctx.operation, ctx.region)
         fault = self.emulator.faults.take(ctx.service, ctx.operation, ctx.region)
         if fault is None and self.emulator.credentials.expired(ctx):
             fault = Fault(ctx.service, ctx.operation, FaultKind.EXPIRED_TOKEN, 1)
