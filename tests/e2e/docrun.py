@@ -127,7 +127,10 @@ def reader_env(workdir: Path, cluster: LocalControlPlane) -> dict[str, str]:
     tools = {str(tool_path(name).parent) for name in ("kubectl", "helm")}
     # Not the test's virtual environment: a reader has the tools, not this repository's venv.
     path = [*sorted(tools), "/usr/local/bin", "/usr/bin", "/bin"]
-    return {"PATH": os.pathsep.join(path), "HOME": str(home), "KUBECONFIG": str(cluster.kubeconfig)}
+    env = {"PATH": os.pathsep.join(path), "HOME": str(home), "KUBECONFIG": str(cluster.kubeconfig)}
+    # The reader's podman is this machine's: where it keeps its containers (CONTAINERS_CONF,
+    # CONTAINERS_STORAGE_CONF, ...), or `podman exec` would not find the operator's.
+    return env | {k: v for k, v in os.environ.items() if k.startswith("CONTAINERS_")}
 
 
 def workdir_for(blocks: list[Block], root: Path) -> Path:
