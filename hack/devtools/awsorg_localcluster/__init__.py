@@ -5,12 +5,13 @@ TEST_ASSET_* variables); see :func:`tool_path`. Development tooling only:
 never shipped with the operator.
 """
 
-from .controlplane import ControlPlaneError, KubectlError, LocalControlPlane
+from .controlplane import ApiError, ControlPlaneError, KubectlError, LocalControlPlane
 from .node import LocalNode, NodeError
 from .tools import TOOLS, ToolNotFoundError, argocd_files_dir, kubeconform_schema_dir, tool_path
 
 __all__ = [
     "TOOLS",
+    "ApiError",
     "ControlPlaneError",
     "KubectlError",
     "LocalControlPlane",
