@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from awsorg_localcluster import ControlPlaneError, LocalControlPlane, tool_path
+from awsorg_localcluster import ApiError, ControlPlaneError, LocalControlPlane, tool_path
 
 from .conftest import wait_until
 
@@ -80,6 +80,19 @@ def widget_crd(control_plane: LocalControlPlane) -> str:
         "crd/widgets.harness.awsorg.io",
     )
     return "widgets.harness.awsorg.io"
+
+
+def test_get_json_reads_what_kubectl_prints_and_names_a_refusal(
+    control_plane: LocalControlPlane,
+) -> None:
+    ns = create_namespace(control_plane, "read-directly")
+
+    read = control_plane.get_json(f"/api/v1/namespaces/{ns}")
+
+    read["metadata"].pop("managedFields")  # kubectl leaves them out unless asked
+    assert read == get_json(control_plane, "namespace", ns)
+    with pytest.raises(ApiError, match=r"HTTP 404: .*no-such-namespace.* not found"):
+        control_plane.get_json("/api/v1/namespaces/no-such-namespace")
 
 
 def test_api_server_is_ready_and_admin_is_cluster_admin(control_plane: LocalControlPlane) -> None:
