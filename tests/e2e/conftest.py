@@ -113,6 +113,18 @@ class Kube:
             timeout=timeout,
         )
 
+    def wait_observed(self, name: str, timeout: float = 60) -> dict[str, Any]:
+        """Waits until the operator has reconciled the current generation. A re-check started
+        before holds the spec it began with, and finishes before this status is written: it
+        shares the resource's lock with the handler that writes it."""
+
+        def observed() -> dict[str, Any] | None:
+            body = self.get(name)
+            seen = body.get("status", {}).get("observedGeneration")
+            return body if seen == body["metadata"]["generation"] else None
+
+        return wait_for(f"generation observed on {name}", observed, timeout=timeout)  # type: ignore[no-any-return]
+
     def delete_all(self, timeout: float = 30) -> None:
         """Leaves the cluster empty for the next test, with the operator's help if it runs."""
         self("delete", "amoc", "--all", "--wait=false", check=False)

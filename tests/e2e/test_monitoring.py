@@ -258,6 +258,8 @@ def test_every_dashboard_panel_shows_data_from_the_operator_at_work(
         3 * RESYNC_SECONDS + PROMETHEUS_TIMEOUT,
     )
     kube.apply(adopting(kmsKey="DEFAULT", managementPolicy="Observe"))
+    # Changed only once the operator holds Observe: a re-check still on Manage would set it right.
+    kube.wait_observed(NAME)
     settings.update_settings(kmsKey="arn:aws:kms:us-east-1:123456789012:key/changed-again")
     kube.wait_reason(NAME, "Drifted", timeout=6 * RESYNC_SECONDS)
 
