@@ -4,6 +4,7 @@ Argo CD and the stack share it without importing each other. Development tooling
 never shipped with the operator."""
 
 from .polling import WaitTimeoutError, wait_for
-from .process import ManagedProcess, free_ports, tail
+from .ports import free_ports
+from .process import ManagedProcess, tail
 
 __all__ = ["ManagedProcess", "WaitTimeoutError", "free_ports", "tail", "wait_for"]

@@ -14,9 +14,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,54 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-__all__ = ["ManagedProcess", "free_ports", "tail"]
+__all__ = ["ManagedProcess", "tail"]
 
 _PR_SET_PDEATHSIG = 1
 _live: set[ManagedProcess] = set()
 _live_lock = threading.Lock()
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports that are free on 127.0.0.1 right now.
-
-    Chosen at random below the kernel's ephemeral range (``ip_local_port_range``), where the
-    kernel never hands out a port by itself: between our choice and our child's bind, no
-    outgoing connection and no ``bind(0)`` of another process can take it. (When the kernel
-    chose, two runs side by side lost the operator's metrics port to another process in that
-    moment.) Only another process choosing the same way could, one chance in ten thousand per
-    port. The sockets stay open until all are chosen, so none is handed out twice.
-    """
-    sockets: list[socket.socket] = []
-    try:
-        for _ in range(100 * count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                sock.bind(("127.0.0.1", _random_port()))
-            except OSError:  # in use: another
-                sock.close()
-                continue
-            sockets.append(sock)
-            if len(sockets) == count:
-                return [int(sock.getsockname()[1]) for sock in sockets]
-        raise OSError(f"no {count} free ports on 127.0.0.1 below the ephemeral range")
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-_PORTS = 10_000  # how many ports below the ephemeral range are chosen from
-_random = random.SystemRandom()
-
-
-def _random_port() -> int:
-    """A port below the ephemeral range; 0 (the kernel's choice) if the range starts too low."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-    if low - _PORTS < 1024:
-        return 0
-    return _random.randrange(low - _PORTS, low)
 
 
 def tail(path: Path, lines: int = 50) -> str:
