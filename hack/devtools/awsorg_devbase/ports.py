@@ -9,7 +9,7 @@ Other test processes choose the same way: the five of one run, and those of a ru
 clone. So each choice is also reserved on this machine for ``HOLD_SECONDS``, by a file named
 for the port in one folder, written under that folder's lock: no other process chooses the
 port while our child starts and binds it. (A random choice alone lost the operator's metrics
-port to a server of another test process, about once in two runs.)
+port to a server of another test process once, in a run of 1541 tests.)
 """
 
 from __future__ import annotations
