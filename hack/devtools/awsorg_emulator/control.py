@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from werkzeug.wrappers import Request, Response
 
@@ -17,6 +17,7 @@ from .seeds import Seed
 PREFIX = "/_emulator/"
 
 ControlHandler = Callable[[Emulator, dict[str, Any]], Any]
+T = TypeVar("T")
 
 
 class ControlError(Exception):
@@ -117,21 +118,21 @@ def _add_organizations(emulator: Emulator, body: dict[str, Any]) -> Any:
     return emulator.add_organizations(count, regions, bool(adopted))
 
 
-def _add_fault(emulator: Emulator, body: dict[str, Any]) -> Any:
+def _parsed(parse: Callable[[dict[str, Any]], T], body: dict[str, Any], what: str) -> T:
+    """``parse(body)``; a malformed body is the caller's error (400), named ``bad <what>``."""
     try:
-        fault = parse_fault(body)
+        return parse(body)
     except (TypeError, ValueError) as exc:
-        raise ControlError(f"bad fault: {exc}") from exc
-    emulator.faults.add(fault)
+        raise ControlError(f"bad {what}: {exc}") from exc
+
+
+def _add_fault(emulator: Emulator, body: dict[str, Any]) -> Any:
+    emulator.faults.add(_parsed(parse_fault, body, "fault"))
     return emulator.faults.pending()
 
 
 def _add_rendezvous(emulator: Emulator, body: dict[str, Any]) -> Any:
-    try:
-        rendezvous = parse_rendezvous(body)
-    except (TypeError, ValueError) as exc:
-        raise ControlError(f"bad rendezvous: {exc}") from exc
-    emulator.rendezvous.add(rendezvous)
+    emulator.rendezvous.add(_parsed(parse_rendezvous, body, "rendezvous"))
     return emulator.rendezvous.view()
 
 
